@@ -1,0 +1,3 @@
+module github.com/ferryftp/ferry
+
+go 1.26
