@@ -1,0 +1,27 @@
+package ftp
+
+// CWD, RFC 959 4.1.1.
+func (c *conn) cmdCWD(arg string) error {
+	virt, name, err := c.resolve(arg)
+	if err != nil {
+		return err
+	}
+	fi, err := c.user.FS.Stat(c.ctx, name)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return errReply(StatusFileUnavailable, "Not a directory.")
+	}
+	c.cwd = virt
+	return c.reply(StatusFileActionOK, "Directory changed to "+quotePath(virt)+".")
+}
+
+// CDUP, RFC 959 4.1.1; RFC 959 Appendix II gives 200, RFC 1123 4.1.2.7 also
+// allows 250. It answers as CWD does.
+func (c *conn) cmdCDUP(string) error { return c.cmdCWD("..") }
+
+// PWD, RFC 959 4.1.3 and Appendix II: 257 with the quoted path.
+func (c *conn) cmdPWD(string) error {
+	return c.reply(StatusPathCreated, quotePath(c.cwd)+" is the current directory.")
+}

@@ -1,0 +1,155 @@
+package ftp
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// dataSetup is a data connection prepared by PASV, EPSV, PORT or EPRT and
+// opened by the next transfer command.
+type dataSetup interface {
+	// open returns the connected data connection. It gives up when ctx
+	// ends or after the server's DataTimeout.
+	open(ctx context.Context, timeout time.Duration) (net.Conn, error)
+	close()
+}
+
+// errDataTimeout means a data connection did not open, or a transfer made
+// no progress, within DataTimeout.
+var errDataTimeout = errors.New("ftp: data connection timed out")
+
+// passiveData listens for the client's data connection.
+type passiveData struct {
+	l      *net.TCPListener
+	client netip.Addr // the only address accepted: the control client's
+	log    func(msg string, args ...any)
+}
+
+func (p *passiveData) open(ctx context.Context, timeout time.Duration) (net.Conn, error) {
+	p.l.SetDeadline(time.Now().Add(timeout))
+	stop := context.AfterFunc(ctx, func() { p.l.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	for {
+		tc, err := p.l.AcceptTCP()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return nil, errDataTimeout
+			}
+			return nil, err
+		}
+		from := addrPortOf(tc.RemoteAddr()).Addr()
+		if from != p.client {
+			// Data-connection theft (RFC 2577 section 4 discusses
+			// the port-guessing attack): close and wait on.
+			p.log("foreign data connection refused", "from", from.String())
+			tc.Close()
+			continue
+		}
+		return tc, nil
+	}
+}
+
+func (p *passiveData) close() { p.l.Close() }
+
+func (p *passiveData) port() uint16 { return uint16(p.l.Addr().(*net.TCPAddr).Port) }
+
+// activeData connects to the client (PORT, EPRT).
+type activeData struct {
+	addr  netip.AddrPort
+	local netip.Addr // the control connection's local address
+}
+
+func (a *activeData) open(ctx context.Context, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{
+		Timeout:   timeout,
+		LocalAddr: &net.TCPAddr{IP: a.local.AsSlice()},
+	}
+	nc, err := d.DialContext(ctx, "tcp", a.addr.String())
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, errDataTimeout
+		}
+		return nil, err
+	}
+	return nc, nil
+}
+
+func (a *activeData) close() {}
+
+// listenPassive opens the passive listener on the control connection's
+// local address, in the configured port range.
+func (c *conn) listenPassive() (*passiveData, error) {
+	ip := c.local.Addr()
+	pr := c.srv.PassivePorts
+	listen := func(port int) (*net.TCPListener, error) {
+		return net.ListenTCP("tcp", &net.TCPAddr{IP: ip.AsSlice(), Port: port, Zone: ip.Zone()})
+	}
+	var l *net.TCPListener
+	var err error
+	if pr.First == 0 && pr.Last == 0 {
+		l, err = listen(0)
+	} else {
+		first, last := int(pr.First), int(pr.Last)
+		if last < first {
+			first, last = last, first
+		}
+		n := last - first + 1
+		start := rand.IntN(n)
+		for i := 0; i < n; i++ {
+			l, err = listen(first + (start+i)%n)
+			if err == nil || !errors.Is(err, syscall.EADDRINUSE) {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &passiveData{
+		l:      l,
+		client: c.remote.Addr(),
+		log:    func(msg string, args ...any) { c.log.Warn(msg, args...) },
+	}, nil
+}
+
+// passiveAnnounce is the IPv4 address a 227 reply names: the configured
+// public address, except for clients in the local networks.
+func (c *conn) passiveAnnounce() netip.Addr {
+	pub := c.srv.PassiveAddress
+	if !pub.IsValid() {
+		return c.local.Addr()
+	}
+	for _, p := range c.srv.LocalNetworks {
+		if p.Contains(c.remote.Addr()) {
+			return c.local.Addr()
+		}
+	}
+	return pub
+}
+
+// checkActive applies RFC 2577 to a PORT or EPRT target.
+func (c *conn) checkActive(ap netip.AddrPort) error {
+	if !c.srv.AllowForeignActive && ap.Addr().Unmap() != c.remote.Addr() {
+		return errReply(StatusParameterNotImpl, "PORT to another address than yours is not allowed.")
+	}
+	if !c.srv.AllowPrivilegedActive && ap.Port() < 1024 {
+		return errReply(StatusParameterNotImpl, "PORT to a port below 1024 is not allowed.")
+	}
+	if ap.Port() == 0 {
+		return errReply(StatusParameterSyntaxError, "Invalid port.")
+	}
+	return nil
+}
+
+func portString(p uint16) string { return strconv.Itoa(int(p)) }

@@ -1,0 +1,270 @@
+package ftp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// transfer is one data transfer in flight. It runs in its own goroutine so
+// that the control connection keeps answering ABOR, STAT and NOOP.
+type transfer struct {
+	verb  string
+	path  string // virtual path, for STAT
+	start time.Time
+
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the final reply has been sent
+
+	bytes    atomic.Int64 // moved so far
+	aborted  atomic.Bool  // by ABOR or by the connection closing
+	timedOut atomic.Bool  // by the data watchdog
+
+	mu sync.Mutex // guards dc
+	dc net.Conn
+}
+
+func (t *transfer) setData(dc net.Conn) {
+	t.mu.Lock()
+	t.dc = dc
+	t.mu.Unlock()
+}
+
+// closeData closes the data connection, unblocking any I/O on it.
+func (t *transfer) closeData() {
+	t.mu.Lock()
+	if t.dc != nil {
+		t.dc.Close()
+	}
+	t.mu.Unlock()
+}
+
+// abort stops the transfer; its goroutine answers 426.
+func (t *transfer) abort() {
+	t.aborted.Store(true)
+	t.cancel()
+	t.closeData()
+}
+
+// xferFunc moves the bytes of one transfer over the open data connection,
+// counting them in t.bytes.
+type xferFunc func(ctx context.Context, t *transfer, dc net.Conn) error
+
+// startTransfer opens the prepared data connection and runs fn in a new
+// goroutine: "150" now, then "226" or the error's reply when fn returns.
+// cleanup runs after fn in every case, also when the data connection never
+// opened; it is where handlers close their files.
+func (c *conn) startTransfer(verb, virt, opening string, fn xferFunc, cleanup func()) {
+	ds := c.data
+	c.data = nil
+	c.rest = 0
+	if ds == nil {
+		if cleanup != nil {
+			cleanup()
+		}
+		c.reply(StatusCannotOpenData, "Use PORT, PASV, EPRT or EPSV first.")
+		return
+	}
+	ctx, cancel := context.WithCancel(c.ctx)
+	t := &transfer{verb: verb, path: virt, start: time.Now(), cancel: cancel, done: make(chan struct{})}
+	c.xferMu.Lock()
+	c.xfer = t
+	c.conn().SetReadDeadline(time.Time{})
+	c.xferMu.Unlock()
+	c.reply(StatusFileStatusOK, opening)
+
+	go func() {
+		defer close(t.done)
+		defer cancel()
+		code, msg := c.runTransfer(ctx, t, ds, fn, cleanup)
+		c.xferMu.Lock()
+		c.xfer = nil
+		c.conn().SetReadDeadline(time.Now().Add(c.srv.idleTimeout()))
+		c.xferMu.Unlock()
+		c.reply(code, msg)
+	}()
+}
+
+func (c *conn) runTransfer(ctx context.Context, t *transfer, ds dataSetup, fn xferFunc, cleanup func()) (int, string) {
+	if cleanup != nil {
+		defer cleanup()
+	}
+	defer ds.close()
+	dc, err := ds.open(ctx, c.srv.dataTimeout())
+	if err != nil {
+		if t.aborted.Load() {
+			return StatusTransferAborted, "Connection closed; transfer aborted."
+		}
+		c.log.Debug("data connection failed", "err", err)
+		return StatusCannotOpenData, "Can't open data connection."
+	}
+	dc, err = c.wrapData(ctx, dc)
+	if err != nil {
+		c.log.Debug("data connection refused", "err", err)
+		return errorReplyText(err, StatusCannotOpenData, "Can't open data connection.")
+	}
+	t.setData(dc)
+	stop := c.watchTransfer(t)
+	err = fn(ctx, t, dc)
+	stop()
+	if cerr := closeWrite(dc); err == nil && cerr != nil {
+		err = &dataError{cerr}
+	}
+	dc.Close()
+	switch {
+	case t.aborted.Load():
+		return StatusTransferAborted, "Connection closed; transfer aborted."
+	case t.timedOut.Load():
+		return StatusTransferAborted, "Data connection timed out; transfer aborted."
+	case err == nil:
+		c.log.Debug("transfer complete", "verb", t.verb, "path", t.path, "bytes", t.bytes.Load())
+		return StatusClosingDataConnection, "Transfer complete."
+	case isDataError(err):
+		c.log.Debug("data connection lost", "verb", t.verb, "err", err)
+		return StatusTransferAborted, "Data connection lost; transfer aborted."
+	}
+	code, msg, known := errorReply(err)
+	if !known {
+		c.log.Error("transfer failed", "verb", t.verb, "path", t.path, "err", err)
+	}
+	return code, msg
+}
+
+func errorReplyText(err error, defCode int, defMsg string) (int, string) {
+	var fe *Error
+	if errors.As(err, &fe) {
+		return fe.Code, fe.Msg
+	}
+	return defCode, defMsg
+}
+
+// closeWrite ends the data stream cleanly: a TLS close_notify, or nothing
+// for TCP (Close sends the FIN).
+func closeWrite(dc net.Conn) error {
+	type closeWriter interface{ CloseWrite() error }
+	if cw, ok := dc.(closeWriter); ok {
+		if _, isTCP := dc.(*net.TCPConn); !isTCP {
+			return cw.CloseWrite()
+		}
+	}
+	return nil
+}
+
+// watchTransfer drops a data connection that makes no progress for
+// DataTimeout.
+func (c *conn) watchTransfer(t *transfer) (stop func()) {
+	d := c.srv.dataTimeout()
+	quit := make(chan struct{})
+	go func() {
+		tm := time.NewTimer(d)
+		defer tm.Stop()
+		last := t.bytes.Load()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tm.C:
+				n := t.bytes.Load()
+				if n == last {
+					t.timedOut.Store(true)
+					t.closeData()
+					return
+				}
+				last = n
+				tm.Reset(d)
+			}
+		}
+	}()
+	return func() { close(quit) }
+}
+
+// dataError marks an error of the data connection, as opposed to one of the
+// file system: the client gets 426, not 451.
+type dataError struct{ err error }
+
+func (e *dataError) Error() string { return "data connection: " + e.err.Error() }
+func (e *dataError) Unwrap() error { return e.err }
+
+func isDataError(err error) bool {
+	var de *dataError
+	var oe *net.OpError
+	return errors.As(err, &de) || errors.As(err, &oe) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// chunkSize is how many bytes move between two progress updates (STAT, the
+// data watchdog, cancellation). A kernel copy (sendfile, splice) runs inside
+// each chunk.
+const chunkSize = 1 << 20
+
+// copyChunks copies src to dst in chunks, counting progress in t. When dst
+// is a *net.TCPConn and src an *os.File (or the other way round), io.Copy
+// sees them through the *io.LimitedReader and the kernel moves the bytes.
+func copyChunks(ctx context.Context, t *transfer, dst io.Writer, src io.Reader) error {
+	lr := &io.LimitedReader{R: src}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		lr.N = chunkSize
+		n, err := io.Copy(dst, lr)
+		t.bytes.Add(n)
+		if err != nil {
+			return err
+		}
+		if n < chunkSize {
+			return nil
+		}
+	}
+}
+
+// copyBuffered copies with a buffer, for streams that cannot be handed to
+// the kernel (TLS, TYPE A conversion); progress is counted per write.
+// srcIsData says which side is the data connection, so that its errors are
+// told apart from the file system's.
+func copyBuffered(ctx context.Context, t *transfer, dst io.Writer, src io.Reader, srcIsData bool) error {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			w, werr := dst.Write(buf[:n])
+			t.bytes.Add(int64(w))
+			if werr != nil {
+				if !srcIsData {
+					werr = &dataError{werr}
+				}
+				return werr
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			if srcIsData {
+				rerr = &dataError{rerr}
+			}
+			return rerr
+		}
+	}
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// isOSFile reports whether f is an *os.File, the precondition of the
+// kernel copy.
+func isOSFile(f any) bool {
+	_, ok := f.(*os.File)
+	return ok
+}
