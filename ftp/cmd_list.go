@@ -140,9 +140,7 @@ func (c *conn) writeEntry(bw *bufio.Writer, format listFormat, fi fs.FileInfo, n
 	case formatLIST:
 		buf = appendListLine(buf, fi, c.srv.now())
 	case formatNLST:
-		buf = append(buf, prefix...)
-		buf = append(buf, fi.Name()...)
-		buf = append(buf, '\r', '\n')
+		buf = appendNameLine(buf, prefix+fi.Name())
 	case formatMLSD:
 		typ := "file"
 		if fi.IsDir() {
