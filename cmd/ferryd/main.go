@@ -10,6 +10,18 @@
 //	-listen ADDR        address to listen on (default 127.0.0.1:2121)
 //	-root DIR           directory to serve (default .)
 //	-user NAME:PASSWORD a read-write account (repeatable)
+//	-otp-state FILE     one-time passwords (RFC 2289) for the users in FILE; see docs/skey.md
+//	-require-otp        refuse password logins of all users but anonymous
+//	-tls-cert FILE      TLS certificate chain, PEM, reloaded when it changes
+//	-tls-key FILE       its private key, PEM
+//	-implicit-listen ADDR
+//	                    also serve implicit FTPS (TLS before the greeting)
+//	-tls-required       refuse logins and transfers without TLS
+//	-tls-client-ca FILE require client certificates issued by these CAs
+//
+// Explicit FTPS (AUTH TLS) is always offered; without -tls-cert the
+// certificate is a self-signed one made at start, whose fingerprint is
+// printed.
 //
 // SIGINT and SIGTERM shut the server down gracefully.
 package main
@@ -84,6 +96,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var users userFlag
 	fl.Var(&users, "user", "read-write account `NAME:PASSWORD` (repeatable)")
 	debug := fl.Bool("debug", false, "log every command and reply")
+	otp := addOTPFlags(fl)
+	var tlsOpts tlsOptions
+	tlsOpts.register(fl)
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -98,9 +113,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer closeFS()
+	if auth, err = otp.wrap(auth, users, logger); err != nil {
+		return err
+	}
 	srv := &ftp.Server{Auth: auth, Logger: logger, Trace: *debug}
+	implicit, err := setupTLS(srv, &tlsOpts, *listen, stdout)
+	if err != nil {
+		return err
+	}
 	l, err := net.Listen("tcp", *listen)
 	if err != nil {
+		if implicit != nil {
+			implicit.Close()
+		}
 		return err
 	}
 	mode := "read-only to anonymous users"
@@ -109,11 +134,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "ferryd: serving %s %s on ftp://%s\n", *root, mode, l.Addr())
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	serving := 1
 	go func() { errc <- srv.Serve(l) }()
+	if implicit != nil {
+		serving++
+		fmt.Fprintf(stdout, "ferryd: implicit FTPS on ftps://%s\n", implicit.Addr())
+		go func() { errc <- srv.ServeTLS(implicit, "", "") }()
+	}
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
+		serving--
 	case <-ctx.Done():
 	}
 	fmt.Fprintln(stdout, "ferryd: shutting down")
@@ -122,8 +154,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		srv.Close()
 	}
-	if err := <-errc; !errors.Is(err, ftp.ErrServerClosed) {
-		return err
+	for ; serving > 0; serving-- {
+		if err := <-errc; serveErr == nil {
+			serveErr = err
+		}
 	}
-	return nil
+	if errors.Is(serveErr, ftp.ErrServerClosed) {
+		return nil
+	}
+	return serveErr
 }

@@ -7,6 +7,7 @@ package ftptest
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -33,8 +34,8 @@ const (
 // Server is a running test server.
 type Server struct {
 	*ftp.Server
-	Addr string    // host:port of the listener, on 127.0.0.1 or [::1]
-	FS   vfs.FS    // the served tree
+	Addr string // host:port of the listener, on 127.0.0.1 or [::1]
+	FS   vfs.FS // the served tree
 	l    net.Listener
 }
 
@@ -45,6 +46,7 @@ type config struct {
 	network, addr string
 	fsys          vfs.FS
 	setup         []func(*ftp.Server)
+	implicitTLS   bool
 }
 
 // WithFS serves fsys instead of a new, empty memfs.FS.
@@ -52,6 +54,10 @@ func WithFS(fsys vfs.FS) Option { return func(c *config) { c.fsys = fsys } }
 
 // WithIPv6 listens on [::1] instead of 127.0.0.1.
 func WithIPv6() Option { return func(c *config) { c.network, c.addr = "tcp6", "[::1]:0" } }
+
+// WithImplicitTLS serves implicit FTPS (TLS before the greeting) with the
+// server's TLSConfig, which a WithServer option must set.
+func WithImplicitTLS() Option { return func(c *config) { c.implicitTLS = true } }
 
 // WithServer lets fn set fields of the ftp.Server before it serves.
 func WithServer(fn func(*ftp.Server)) Option {
@@ -87,7 +93,13 @@ func NewServer(t testing.TB, opts ...Option) *Server {
 		fn(s.Server)
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.Server.Serve(l) }()
+	go func() {
+		if cfg.implicitTLS {
+			done <- s.Server.ServeTLS(l, "", "")
+			return
+		}
+		done <- s.Server.Serve(l)
+	}()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -142,6 +154,45 @@ func Dial(t testing.TB, addr string) *Conn {
 		t.Fatalf("ftptest: greeting %d %q", code, text)
 	}
 	return c
+}
+
+// DialTLS connects to an implicit FTPS server at addr with the TLS client
+// configuration cfg and reads the greeting.
+func DialTLS(t testing.TB, addr string, cfg *tls.Config) *Conn {
+	t.Helper()
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: cfg}
+	nc, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("ftptest: dial TLS: %v", err)
+	}
+	c := &Conn{t: t, nc: nc, r: bufio.NewReader(nc)}
+	t.Cleanup(func() { nc.Close() })
+	if code, text := c.Read(); code != ftp.StatusServiceReady {
+		t.Fatalf("ftptest: greeting %d %q", code, text)
+	}
+	return c
+}
+
+// StartTLS sends AUTH TLS and runs the client side of the handshake with
+// cfg (RFC 4217 section 4); the connection speaks TLS from then on.
+func (c *Conn) StartTLS(cfg *tls.Config) *tls.ConnectionState {
+	c.t.Helper()
+	if code, text := c.Cmd("AUTH TLS"); code != ftp.StatusAuthOK {
+		c.t.Fatalf("ftptest: AUTH TLS: %d %s", code, text)
+	}
+	if c.r.Buffered() > 0 {
+		c.t.Fatalf("ftptest: bytes after the 234 reply")
+	}
+	tc := tls.Client(c.nc, cfg)
+	tc.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := tc.Handshake(); err != nil {
+		c.t.Fatalf("ftptest: TLS handshake: %v", err)
+	}
+	tc.SetDeadline(time.Time{})
+	c.nc = tc
+	c.r = bufio.NewReader(tc)
+	cs := tc.ConnectionState()
+	return &cs
 }
 
 // NetConn is the underlying connection.
