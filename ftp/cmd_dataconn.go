@@ -35,7 +35,9 @@ func (c *conn) cmdEPSV(arg string) error {
 	proto, all, err := parseEPSV(arg)
 	switch {
 	case errors.Is(err, errUnsupportedProtocol):
-		return errReply(StatusProtocolNotSupported, "Network protocol not supported, use (1,2)")
+		// The same list as for EPSV 1 or 2 on the other family: only the
+		// control connection's protocol can be used.
+		return errReply(StatusProtocolNotSupported, "Network protocol not supported, use ("+c.protoNumber()+")")
 	case err != nil:
 		return errReply(StatusParameterSyntaxError, "Syntax error in EPSV.")
 	}

@@ -128,9 +128,7 @@ func (c *conn) features() []string {
 		"TVFS",
 		"UTF8",
 	}
-	if c.srv.TLSConfig != nil {
-		feats = append(feats, "AUTH TLS", "AUTH SSL", "PBSZ", "PROT")
-	}
+	feats = append(feats, c.tlsFeatures()...)
 	sort.Strings(feats)
 	return feats
 }

@@ -53,11 +53,16 @@ func (c *conn) list(arg string, format listFormat) error {
 		if format == formatMLSD {
 			return errReply(StatusParameterSyntaxError, "Not a directory.")
 		}
-		// A single file: one line.
+		// A single file: one line. NLST names it by the path given
+		// (RFC 1123 4.1.2.7: usable in a following RETR).
+		prefix := ""
+		if i := strings.LastIndexByte(strings.TrimRight(p, "/"), '/'); i >= 0 {
+			prefix = p[:i+1]
+		}
 		c.startTransfer(verbOf(format), virt, "Opening ASCII mode data connection for file list.",
 			func(ctx context.Context, t *transfer, dc net.Conn) error {
 				bw := bufio.NewWriterSize(countWriter{dc, t}, 4096)
-				c.writeEntry(bw, format, fi, path.Base(virt), p)
+				c.writeEntry(bw, format, fi, path.Base(virt), prefix)
 				if err := bw.Flush(); err != nil {
 					return &dataError{err}
 				}

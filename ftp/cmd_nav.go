@@ -17,8 +17,8 @@ func (c *conn) cmdCWD(arg string) error {
 	return c.reply(StatusFileActionOK, "Directory changed to "+quotePath(virt)+".")
 }
 
-// CDUP, RFC 959 4.1.1; RFC 959 Appendix II gives 200, RFC 1123 4.1.2.7 also
-// allows 250. It answers as CWD does.
+// CDUP, RFC 959 4.1.1. Section 5.4 lists 200 for it, Appendix II asks for
+// the replies of CWD; it answers as CWD does (250).
 func (c *conn) cmdCDUP(string) error { return c.cmdCWD("..") }
 
 // PWD, RFC 959 4.1.3 and Appendix II: 257 with the quoted path.

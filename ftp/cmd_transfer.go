@@ -95,8 +95,17 @@ func (c *conn) store(arg string, appendMode bool) error {
 	default:
 		flag |= vfs.O_TRUNC
 	}
-	if fi, err := c.user.FS.Stat(c.ctx, name); err == nil && fi.IsDir() {
+	fi, err := c.user.FS.Stat(c.ctx, name)
+	switch {
+	case err == nil && fi.IsDir():
 		return errReply(StatusFileUnavailable, "Is a directory.")
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return err
+	case offset > 0 && (err != nil || offset > fi.Size()):
+		// Checked before the open, which would create the file (RFC
+		// 3659 section 5.3: the error comes with the transfer command).
+		c.rest = 0
+		return errReply(StatusFileUnavailable, "Restart offset beyond end of file.")
 	}
 	f, err := vfs.OpenFile(c.ctx, c.user.FS, name, flag, 0o644)
 	if err != nil {
@@ -108,17 +117,13 @@ func (c *conn) store(arg string, appendMode bool) error {
 		return errReply(StatusFileUnavailable, "File not writable.")
 	}
 	if offset > 0 {
-		fi, err := f.Stat()
-		if err == nil && offset > fi.Size() {
-			f.Close()
-			c.rest = 0
-			return errReply(StatusFileUnavailable, "Restart offset beyond end of file.")
-		}
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
 			f.Close()
 			return err
 		}
-		if tr, ok := f.(interface{ Truncate(int64) error }); ok && !appendMode {
+		// RFC 3659 section 5.3: with a restart marker, APPE MUST act
+		// identically to STOR.
+		if tr, ok := f.(interface{ Truncate(int64) error }); ok {
 			if err := tr.Truncate(offset); err != nil {
 				f.Close()
 				return err
@@ -159,18 +164,16 @@ func (c *conn) receive(w io.Writer, ascii bool) xferFunc {
 // STOU, RFC 959 4.1.3, with the reply of RFC 1123 section 4.1.2.9:
 // "150 FILE: pppp".
 func (c *conn) cmdSTOU(arg string) error {
-	dir := "."
+	// RFC 959 4.1.3: the file is created in the current directory, or
+	// in the directory the argument names, or next to the file it names.
+	virt, dir, err := c.resolve(arg)
+	if err != nil {
+		return err
+	}
 	base := "ftp"
 	if arg != "" {
-		virt, name, err := c.resolve(arg)
-		if err != nil {
-			return err
-		}
-		fi, err := c.user.FS.Stat(c.ctx, name)
-		if err == nil && fi.IsDir() {
-			dir = name
-		} else {
-			dir, base = path.Dir(name), path.Base(virt)
+		if fi, err := c.user.FS.Stat(c.ctx, dir); err != nil || !fi.IsDir() {
+			dir, base = path.Dir(dir), path.Base(virt)
 		}
 	}
 	var f vfs.File
@@ -198,7 +201,14 @@ func (c *conn) cmdSTOU(arg string) error {
 		return errReply(StatusFileUnavailable, "File not writable.")
 	}
 	c.rest = 0
-	c.startTransfer("STOU", "/"+name, "FILE: "+path.Base(name), c.receive(w, c.typ == typeASCII), func() { f.Close() })
+	// RFC 1123 4.1.2.9: the reply names the file so that the client can
+	// use the name: relative in the current directory, absolute elsewhere.
+	virt = "/" + name
+	shown := path.Base(name)
+	if path.Dir(virt) != c.cwd {
+		shown = virt
+	}
+	c.startTransfer("STOU", virt, "FILE: "+shown, c.receive(w, c.typ == typeASCII), func() { f.Close() })
 	return nil
 }
 

@@ -122,7 +122,10 @@ func helpText() string {
 		}
 		b.WriteString(" ")
 		b.WriteString(v)
-		b.WriteString(strings.Repeat(" ", max(0, 5-len(v))))
+		if i%8 != 7 && i != len(verbs)-1 {
+			// Pad to the next column; no line ends in spaces.
+			b.WriteString(strings.Repeat(" ", max(0, 5-len(v))))
+		}
 	}
 	b.WriteString("\nDirect comments to the site administrator.\nHelp OK.")
 	return b.String()

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,10 +79,12 @@ type conn struct {
 
 	// serve
 	lr         *lineReader
-	tls        *tls.Conn // the control connection's TLS layer, nil in plain text
-	implicit   bool      // TLS from the first byte (implicit FTPS)
-	pbsz       bool      // PBSZ accepted
-	protP      bool      // PROT P: data connections use TLS
+	tls        *tls.Conn   // the control connection's TLS layer, nil in plain text
+	tlsCfg     *tls.Config // of the TLS session, for PROT P data connections too
+	implicit   bool        // TLS from the first byte (implicit FTPS)
+	cleared    bool        // CCC accepted: control in plain text, PROT frozen
+	pbsz       bool        // PBSZ accepted
+	protP      bool        // PROT P: data connections use TLS
 	state      loginState
 	userName   string
 	user       *User
@@ -96,9 +99,6 @@ type conn struct {
 	hash       hashAlgo
 	data       dataSetup // prepared by PASV, EPSV, PORT or EPRT
 	quitting   bool
-
-	tagOnce sync.Once
-	tag     []byte // identifies this control session in TLS tickets
 
 	xferMu sync.Mutex // guards xfer
 	xfer   *transfer  // the transfer in flight, nil when none
@@ -177,9 +177,15 @@ func (c *conn) serve() {
 		}
 		c.close()
 		c.waitTransfer()
+		c.closeData() // a passive listener prepared and never used
 		c.srv.trackConn(c, false)
 	}()
 	c.log.Debug("connected")
+	if f := c.srv.ConnFilter; f != nil && !f.Allow(c.remote.Addr()) {
+		c.log.Warn("connection refused by access rules")
+		c.refuse("Access denied.")
+		return
+	}
 	if c.tls != nil {
 		if err := c.handshake(c.tls); err != nil {
 			c.log.Debug("implicit TLS handshake failed", "err", err)
@@ -206,6 +212,15 @@ func (c *conn) serve() {
 		if c.quitting {
 			return
 		}
+	}
+}
+
+// refuse answers 421 before the greeting; serve then closes. Under
+// implicit TLS nothing is written: a refused client is not worth a
+// handshake.
+func (c *conn) refuse(text string) {
+	if !c.implicit {
+		c.w.reply(StatusServiceNotAvailable, text)
 	}
 }
 
@@ -238,8 +253,21 @@ func (c *conn) handleLine(line string) {
 	verb, arg, err := parseCommand(line)
 	if err != nil {
 		c.syntaxErrs++
-		c.trace(line, "")
-		c.reply(StatusSyntaxError, "Syntax error, command unrecognized.")
+		c.renameFrom = "" // RFC 959 4.1.3: RNTO must come right after RNFR.
+		first, _, hasArg := strings.Cut(line, " ")
+		if strings.EqualFold(first, "PASS") {
+			c.trace("PASS", "****")
+		} else {
+			c.trace(line, "")
+		}
+		if v, _, verr := parseCommand(first); hasArg && verr == nil && errors.Is(err, errBadCommand) {
+			// A NUL in the argument of a valid verb: a syntax error
+			// in the arguments (RFC 959 4.2), not an unknown command.
+			c.log.Debug("NUL in argument", "verb", v)
+			c.reply(StatusParameterSyntaxError, "Syntax error in parameters or arguments.")
+		} else {
+			c.reply(StatusSyntaxError, "Syntax error, command unrecognized.")
+		}
 		c.throttleSyntax()
 		return
 	}
@@ -269,6 +297,11 @@ func (c *conn) trace(verb, arg string) {
 // runs the handler. It is the one place where a command meets policy:
 // login, arguments, transfers in flight.
 func (c *conn) dispatch(verb, arg string) {
+	if verb != "RNTO" {
+		// RFC 959 4.1.3: RNTO must come right after RNFR; any other
+		// command in between, even an unknown one, breaks the pair.
+		c.renameFrom = ""
+	}
 	cmd, ok := commands[verb]
 	if !ok {
 		c.syntaxErrs++
@@ -299,20 +332,17 @@ func (c *conn) dispatch(verb, arg string) {
 			c.replyErr(err)
 			return
 		}
-	}
-	if verb != "RNTO" {
-		// RFC 959 4.1.3: RNTO must come right after RNFR.
-		c.renameFrom = ""
+		if c.data == nil {
+			// Refused before the handler runs, so that a STOR without
+			// a data connection truncates nothing and STOU and APPE
+			// create nothing.
+			c.reply(StatusCannotOpenData, "Use PORT, PASV, EPRT or EPSV first.")
+			return
+		}
 	}
 	if err := cmd.handler(c, arg); err != nil {
 		c.replyErr(err)
 	}
-}
-
-func (c *conn) handshake(tc *tls.Conn) error {
-	ctx, cancel := context.WithTimeout(c.ctx, c.srv.dataTimeout())
-	defer cancel()
-	return tc.HandshakeContext(ctx)
 }
 
 // shutdownIfIdle says goodbye to a session waiting for a command.

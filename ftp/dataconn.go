@@ -6,7 +6,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -24,9 +27,21 @@ type dataSetup interface {
 // no progress, within DataTimeout.
 var errDataTimeout = errors.New("ftp: data connection timed out")
 
+// passiveListener is what passiveData needs of its *net.TCPListener. It
+// has the four methods of the listener it stands for, so that a test can
+// put a fake in its place and make connections from foreign addresses.
+type passiveListener interface {
+	Accept() (net.Conn, error)
+	SetDeadline(t time.Time) error
+	Close() error
+	Addr() net.Addr
+}
+
+var _ passiveListener = (*net.TCPListener)(nil)
+
 // passiveData listens for the client's data connection.
 type passiveData struct {
-	l      *net.TCPListener
+	l      passiveListener
 	client netip.Addr // the only address accepted: the control client's
 	log    func(msg string, args ...any)
 }
@@ -36,7 +51,7 @@ func (p *passiveData) open(ctx context.Context, timeout time.Duration) (net.Conn
 	stop := context.AfterFunc(ctx, func() { p.l.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	for {
-		tc, err := p.l.AcceptTCP()
+		tc, err := p.l.Accept() // a *net.TCPConn: the fast path stays
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -70,9 +85,11 @@ type activeData struct {
 }
 
 func (a *activeData) open(ctx context.Context, timeout time.Duration) (net.Conn, error) {
-	d := net.Dialer{
-		Timeout:   timeout,
-		LocalAddr: &net.TCPAddr{IP: a.local.AsSlice()},
+	d := net.Dialer{Timeout: timeout, KeepAlive: -1} // see listenPassive
+	if a.local.Is4() == a.addr.Addr().Is4() {
+		// From the control connection's address; a target of the other
+		// protocol (AllowForeignActive) leaves from the system's choice.
+		d.LocalAddr = &net.TCPAddr{IP: a.local.AsSlice()}
 	}
 	nc, err := d.DialContext(ctx, "tcp", a.addr.String())
 	if err != nil {
@@ -92,13 +109,37 @@ func (a *activeData) close() {}
 func (c *conn) listenPassive() (*passiveData, error) {
 	ip := c.local.Addr()
 	pr := c.srv.PassivePorts
+	// No TCP keep-alive on data connections: the transfer watchdog
+	// (DataTimeout) looks after them, and four setsockopt calls per
+	// small file are worth saving.
+	lc := net.ListenConfig{KeepAlive: -1}
 	listen := func(port int) (*net.TCPListener, error) {
-		return net.ListenTCP("tcp", &net.TCPAddr{IP: ip.AsSlice(), Port: port, Zone: ip.Zone()})
+		l, err := lc.Listen(context.Background(), "tcp", netip.AddrPortFrom(ip, uint16(port)).String())
+		if err != nil {
+			return nil, err
+		}
+		return l.(*net.TCPListener), nil
 	}
 	var l *net.TCPListener
 	var err error
 	if pr.First == 0 && pr.Last == 0 {
-		l, err = listen(0)
+		// A random port of the system's ephemeral range, asked for by
+		// number: hard to guess (RFC 2577 section 5), and cheap where
+		// port 0 is not. To find a port for port 0, Linux walks its
+		// range past every port in use, and with the tens of thousands
+		// of TIME_WAIT connections a busy server leaves behind, that
+		// walk costs a millisecond of kernel time per PASV. A few tries,
+		// then the system's choice.
+		lo, hi := ephemeralPorts()
+		for range 8 {
+			l, err = listen(lo + rand.IntN(hi-lo+1))
+			if err == nil {
+				break
+			}
+		}
+		if l == nil {
+			l, err = listen(0)
+		}
 	} else {
 		first, last := int(pr.First), int(pr.Last)
 		if last < first {
@@ -123,6 +164,24 @@ func (c *conn) listenPassive() (*passiveData, error) {
 	}, nil
 }
 
+// ephemeralPorts is the system's range of ports for automatic binding:
+// Linux's ip_local_port_range, or else the dynamic range of RFC 6335
+// section 6.
+var ephemeralPorts = sync.OnceValues(func() (lo, hi int) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		f := strings.Fields(string(b))
+		if len(f) == 2 {
+			lo, err1 := strconv.Atoi(f[0])
+			hi, err2 := strconv.Atoi(f[1])
+			if err1 == nil && err2 == nil && 1024 <= lo && lo <= hi && hi <= 65535 {
+				return lo, hi
+			}
+		}
+	}
+	return 49152, 65535
+})
+
 // passiveAnnounce is the IPv4 address a 227 reply names: the configured
 // public address, except for clients in the local networks.
 func (c *conn) passiveAnnounce() netip.Addr {
@@ -141,10 +200,10 @@ func (c *conn) passiveAnnounce() netip.Addr {
 // checkActive applies RFC 2577 to a PORT or EPRT target.
 func (c *conn) checkActive(ap netip.AddrPort) error {
 	if !c.srv.AllowForeignActive && ap.Addr().Unmap() != c.remote.Addr() {
-		return errReply(StatusParameterNotImpl, "PORT to another address than yours is not allowed.")
+		return errReply(StatusParameterNotImpl, "Data connection to an address other than yours is not allowed.")
 	}
 	if !c.srv.AllowPrivilegedActive && ap.Port() < 1024 {
-		return errReply(StatusParameterNotImpl, "PORT to a port below 1024 is not allowed.")
+		return errReply(StatusParameterNotImpl, "Data connection to a port below 1024 is not allowed.")
 	}
 	if ap.Port() == 0 {
 		return errReply(StatusParameterSyntaxError, "Invalid port.")

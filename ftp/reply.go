@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ferryftp/ferry/vfs"
@@ -102,6 +103,10 @@ func errorReply(err error) (code int, msg string, known bool) {
 		return StatusFileUnavailable, "Permission denied.", true
 	case errors.Is(err, fs.ErrExist):
 		return StatusFileUnavailable, "File exists.", true
+	case errors.Is(err, syscall.ENOTDIR):
+		// A path through a file ("a.txt/b"): the file is unavailable,
+		// not a local error.
+		return StatusFileUnavailable, "Not a directory.", true
 	case errors.Is(err, vfs.ErrUnsupported):
 		return StatusNotImplemented, "Not supported by this file system.", true
 	case errors.Is(err, fs.ErrInvalid), errors.Is(err, errBadPath):

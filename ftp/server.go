@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ferryftp/ferry/acl"
 	"github.com/ferryftp/ferry/vfs"
 )
 
@@ -34,15 +35,30 @@ type Server struct {
 	// several lines. Empty means "Ferry FTP server ready.".
 	Greeting string
 
-	// TLSConfig, when set, enables explicit FTPS (AUTH TLS) and is used
-	// by ListenAndServeTLS for implicit FTPS.
+	// TLSConfig, when set, enables explicit FTPS (AUTH TLS, RFC 4217) and
+	// is the base of implicit FTPS ([Server.ServeTLS]). Each session uses
+	// a copy with TLS 1.2 as the minimum version and with session tickets
+	// sealed by a key of its own, which replaces the configuration's
+	// ticket keys, WrapSession and UnwrapSession: that is how a PROT P
+	// data connection proves it belongs to its control connection.
 	TLSConfig *tls.Config
 
-	// RequireTLS refuses USER before AUTH TLS (530), so no password
+	// TLSHandshakeTimeout bounds each TLS handshake, on the control
+	// connection (AUTH TLS, implicit FTPS) and on PROT P data
+	// connections. Zero means 10 seconds.
+	TLSHandshakeTimeout time.Duration
+
+	// ConnFilter, when set, decides which client addresses may connect.
+	// A refused client gets 421 and is closed before the greeting.
+	// [acl.AccessList] implements it.
+	ConnFilter ConnFilter
+
+	// RequireTLS refuses USER before AUTH TLS (530), so that no password
 	// crosses the network in clear.
 	RequireTLS bool
 
-	// RequireDataTLS refuses PROT C and transfers without PROT P (521).
+	// RequireDataTLS refuses PROT C (534) and transfers without PROT P
+	// (521, before any 1xx reply; RFC 4217 section 10.2).
 	RequireDataTLS bool
 
 	// ExemptAnonymous exempts the anonymous users ("anonymous", "ftp")
@@ -51,12 +67,17 @@ type Server struct {
 
 	// NoTLSSessionReuse accepts PROT P data connections that do not resume
 	// the control connection's TLS session. By default they are refused
-	// (425): the check stops a third party from taking over the data
-	// connection. Turn it off only for old clients that cannot resume.
+	// with 522 after the 150 reply (RFC 4217 section 10.2): resumption
+	// proves that the data connection comes from the client of the
+	// control connection and not from a third party that reached the
+	// data port first. Set it only for clients that cannot resume, such
+	// as Python's ftplib.FTP_TLS.
 	NoTLSSessionReuse bool
 
 	// AllowCCC lets a client clear the control connection with CCC (RFC
-	// 4217 section 5), for NAT devices that must read it. Off by default.
+	// 4217 section 5), for NAT devices that must read it. Off by default:
+	// commands after CCC, ABOR included, travel in clear and can be
+	// forged.
 	AllowCCC bool
 
 	// PassivePorts is the range PASV and EPSV listen in. The zero value
@@ -115,9 +136,6 @@ type Server struct {
 	// Now returns the current time, for listings. Nil means time.Now.
 	Now func() time.Time
 
-	keyOnce sync.Once
-	key     [32]byte // session ticket key shared by control and data TLS
-
 	mu         sync.Mutex
 	listeners  map[*net.Listener]struct{}
 	conns      map[*conn]struct{}
@@ -131,6 +149,17 @@ type Server struct {
 type PortRange struct {
 	First, Last uint16
 }
+
+// ConnFilter admits or refuses client addresses.
+type ConnFilter interface {
+	Allow(addr netip.Addr) bool
+}
+
+// ConnFilterFunc adapts a function to [ConnFilter].
+type ConnFilterFunc func(addr netip.Addr) bool
+
+// Allow calls f.
+func (f ConnFilterFunc) Allow(addr netip.Addr) bool { return f(addr) }
 
 // Authenticator checks a login and returns the [User] that the session acts
 // as. It may return an [*Error] to choose the reply; any other error is a
@@ -173,6 +202,16 @@ type User struct {
 	FS vfs.FS
 	// Home is the virtual directory the session starts in; "" means "/".
 	Home string
+	// Authorizer, when set, is asked before every command that uses a
+	// path (see the README's table of rights). Nil allows everything the
+	// file system allows.
+	Authorizer Authorizer
+	// Release, when set, is called once when the session ends (QUIT,
+	// REIN, disconnect), to free what the login opened.
+	Release func()
+	// Session is the acl session behind the user, when it came from a
+	// SiteAuthenticator; nil otherwise.
+	Session *acl.Session
 }
 
 func (s *Server) logger() *slog.Logger {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -82,13 +83,33 @@ func (c *conn) startTransfer(verb, virt, opening string, fn xferFunc, cleanup fu
 	go func() {
 		defer close(t.done)
 		defer cancel()
-		code, msg := c.runTransfer(ctx, t, ds, fn, cleanup)
+		code, msg, ok := c.runTransferSafe(ctx, t, ds, fn, cleanup)
+		// The final reply goes out before the transfer is seen to end:
+		// Shutdown must not say 421 to a session whose 226 is still
+		// on its way.
 		c.xferMu.Lock()
 		c.xfer = nil
 		c.conn().SetReadDeadline(time.Now().Add(c.srv.idleTimeout()))
-		c.xferMu.Unlock()
 		c.reply(code, msg)
+		c.xferMu.Unlock()
+		if !ok {
+			c.close()
+		}
 	}()
+}
+
+// runTransferSafe is runTransfer with the recovery of the serve loop: a
+// panic, in a plug-in for example, is logged with its stack and answered
+// 421, and ok is false: the connection must close.
+func (c *conn) runTransferSafe(ctx context.Context, t *transfer, ds dataSetup, fn xferFunc, cleanup func()) (code int, msg string, ok bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.log.Error("panic in transfer", "verb", t.verb, "panic", v, "stack", string(debug.Stack()))
+			code, msg, ok = StatusServiceNotAvailable, "Internal error; closing control connection.", false
+		}
+	}()
+	code, msg = c.runTransfer(ctx, t, ds, fn, cleanup)
+	return code, msg, true
 }
 
 func (c *conn) runTransfer(ctx context.Context, t *transfer, ds dataSetup, fn xferFunc, cleanup func()) (int, string) {
@@ -104,16 +125,28 @@ func (c *conn) runTransfer(ctx context.Context, t *transfer, ds dataSetup, fn xf
 		c.log.Debug("data connection failed", "err", err)
 		return StatusCannotOpenData, "Can't open data connection."
 	}
+	// ABOR and the watchdog close the TCP connection itself, under TLS
+	// too: that stops a handshake or a transfer at once.
+	t.setData(dc)
 	dc, err = c.wrapData(ctx, dc)
 	if err != nil {
+		if t.aborted.Load() {
+			return StatusTransferAborted, "Connection closed; transfer aborted."
+		}
 		c.log.Debug("data connection refused", "err", err)
 		return errorReplyText(err, StatusCannotOpenData, "Can't open data connection.")
 	}
-	t.setData(dc)
 	stop := c.watchTransfer(t)
+	// On a panic in fn, too, the watchdog stops and the data connection
+	// closes.
+	defer stop()
+	defer dc.Close()
 	err = fn(ctx, t, dc)
 	stop()
-	if cerr := closeWrite(dc); err == nil && cerr != nil {
+	if cerr := closeWrite(dc); err == nil && cerr != nil && !t.inbound() {
+		// An upload is complete once its end has been read; the
+		// client may have closed already (under TLS 1.3, with a
+		// session ticket unread, its close is a reset).
 		err = &dataError{cerr}
 	}
 	dc.Close()
@@ -144,6 +177,11 @@ func errorReplyText(err error, defCode int, defMsg string) (int, string) {
 	return defCode, defMsg
 }
 
+// inbound reports whether the client sends the data (STOR, APPE, STOU).
+func (t *transfer) inbound() bool {
+	return t.verb == "STOR" || t.verb == "APPE" || t.verb == "STOU"
+}
+
 // closeWrite ends the data stream cleanly: a TLS close_notify, or nothing
 // for TCP (Close sends the FIN).
 func closeWrite(dc net.Conn) error {
@@ -159,29 +197,36 @@ func closeWrite(dc net.Conn) error {
 // watchTransfer drops a data connection that makes no progress for
 // DataTimeout.
 func (c *conn) watchTransfer(t *transfer) (stop func()) {
+	// A timer rather than a goroutine: most transfers end before it
+	// ever fires, and a small file should not pay for a goroutine.
 	d := c.srv.dataTimeout()
-	quit := make(chan struct{})
-	go func() {
-		tm := time.NewTimer(d)
-		defer tm.Stop()
-		last := t.bytes.Load()
-		for {
-			select {
-			case <-quit:
-				return
-			case <-tm.C:
-				n := t.bytes.Load()
-				if n == last {
-					t.timedOut.Store(true)
-					t.closeData()
-					return
-				}
-				last = n
-				tm.Reset(d)
-			}
+	var mu sync.Mutex // guards tm, last and stopped
+	var tm *time.Timer
+	var stopped bool
+	last := t.bytes.Load()
+	mu.Lock()
+	tm = time.AfterFunc(d, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
 		}
-	}()
-	return func() { close(quit) }
+		n := t.bytes.Load()
+		if n == last {
+			t.timedOut.Store(true)
+			t.closeData()
+			return
+		}
+		last = n
+		tm.Reset(d)
+	})
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		tm.Stop()
+		mu.Unlock()
+	}
 }
 
 // dataError marks an error of the data connection, as opposed to one of the
