@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ferryftp/ferry/acl"
 	"github.com/ferryftp/ferry/vfs"
 )
 
@@ -21,6 +22,9 @@ func (c *conn) cmdMKD(arg string) error {
 	if name == "." {
 		return errReply(StatusFileUnavailable, "File exists.")
 	}
+	if err := c.allowIn(virt, acl.Mkdir); err != nil {
+		return err
+	}
 	if err := vfs.Mkdir(c.ctx, c.user.FS, name, 0o755); err != nil {
 		return err
 	}
@@ -28,13 +32,17 @@ func (c *conn) cmdMKD(arg string) error {
 }
 
 // RMD, RFC 959 4.1.3.
+// The right is Remove directory in the directory itself.
 func (c *conn) cmdRMD(arg string) error {
-	_, name, err := c.resolve(arg)
+	virt, name, err := c.resolve(arg)
 	if err != nil {
 		return err
 	}
 	if name == "." {
 		return errReply(StatusFileUnavailable, "Can't remove the root directory.")
+	}
+	if err := c.allow(virt, acl.Rmdir); err != nil {
+		return err
 	}
 	fi, err := c.user.FS.Stat(c.ctx, name)
 	if err != nil {
@@ -55,8 +63,11 @@ func (c *conn) cmdRMD(arg string) error {
 
 // DELE, RFC 959 4.1.3.
 func (c *conn) cmdDELE(arg string) error {
-	_, name, err := c.resolve(arg)
+	virt, name, err := c.resolve(arg)
 	if err != nil {
+		return err
+	}
+	if err := c.allowIn(virt, acl.Delete); err != nil {
 		return err
 	}
 	fi, err := c.user.FS.Stat(c.ctx, name)
@@ -73,15 +84,25 @@ func (c *conn) cmdDELE(arg string) error {
 }
 
 // RNFR, RFC 959 4.1.3.
+// The right is Rename in the file's directory, or for a directory in the
+// directory itself.
 func (c *conn) cmdRNFR(arg string) error {
-	_, name, err := c.resolve(arg)
+	virt, name, err := c.resolve(arg)
 	if err != nil {
 		return err
 	}
 	if name == "." {
 		return errReply(StatusFileUnavailable, "Can't rename the root directory.")
 	}
-	if _, err := c.user.FS.Stat(c.ctx, name); err != nil {
+	fi, err := c.user.FS.Stat(c.ctx, name)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		if err := c.allow(virt, acl.Rename); err != nil {
+			return err
+		}
+	} else if err := c.allowIn(virt, acl.Rename); err != nil {
 		return err
 	}
 	c.renameFrom = name
@@ -95,12 +116,20 @@ func (c *conn) cmdRNTO(arg string) error {
 	if from == "" {
 		return errReply(StatusBadSequence, "RNFR required first.")
 	}
-	_, name, err := c.resolve(arg)
+	virt, name, err := c.resolve(arg)
 	if err != nil {
 		return err
 	}
 	if name == "." {
 		return errReply(StatusFileNameNotAllowed, "File name not allowed.")
+	}
+	want := acl.Rename
+	if fi, err := c.user.FS.Stat(c.ctx, name); err == nil && !fi.IsDir() {
+		// Replacing a file deletes it.
+		want |= acl.Delete
+	}
+	if err := c.allowIn(virt, want); err != nil {
+		return err
 	}
 	if err := vfs.Rename(c.ctx, c.user.FS, from, name); err != nil {
 		return err
@@ -110,8 +139,11 @@ func (c *conn) cmdRNTO(arg string) error {
 
 // statFile stats a plain file for SIZE, MDTM and HASH.
 func (c *conn) statFile(arg string) (name string, fi fs.FileInfo, err error) {
-	_, name, err = c.resolve(arg)
+	virt, name, err := c.resolve(arg)
 	if err != nil {
+		return "", nil, err
+	}
+	if err := c.allowIn(virt, acl.Get); err != nil {
 		return "", nil, err
 	}
 	fi, err = c.user.FS.Stat(c.ctx, name)
@@ -181,8 +213,11 @@ func (c *conn) cmdMFMT(arg string) error {
 	if err != nil {
 		return errReply(StatusParameterSyntaxError, "Syntax error: MFMT YYYYMMDDHHMMSS pathname.")
 	}
-	_, name, err := c.resolve(p)
+	virt, name, err := c.resolve(p)
 	if err != nil {
+		return err
+	}
+	if err := c.allowIn(virt, acl.Put); err != nil {
 		return err
 	}
 	if _, err := c.user.FS.Stat(c.ctx, name); err != nil {

@@ -9,6 +9,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/ferryftp/ferry/acl"
 	"github.com/ferryftp/ferry/vfs"
 )
 
@@ -49,6 +50,13 @@ func (c *conn) list(arg string, format listFormat) error {
 	if err != nil {
 		return err
 	}
+	if fi.IsDir() {
+		if err := c.allow(virt, acl.Access); err != nil {
+			return err
+		}
+	} else if err := c.allowIn(virt, acl.List); err != nil {
+		return err
+	}
 	if !fi.IsDir() {
 		if format == formatMLSD {
 			return errReply(StatusParameterSyntaxError, "Not a directory.")
@@ -62,7 +70,7 @@ func (c *conn) list(arg string, format listFormat) error {
 		c.startTransfer(verbOf(format), virt, "Opening ASCII mode data connection for file list.",
 			func(ctx context.Context, t *transfer, dc net.Conn) error {
 				bw := bufio.NewWriterSize(countWriter{dc, t}, 4096)
-				c.writeEntry(bw, format, fi, path.Base(virt), prefix)
+				c.writeEntry(bw, format, fi, path.Base(virt), prefix, virt, c.rights(path.Dir(virt)))
 				if err := bw.Flush(); err != nil {
 					return &dataError{err}
 				}
@@ -70,15 +78,17 @@ func (c *conn) list(arg string, format listFormat) error {
 			}, nil)
 		return nil
 	}
-	dr, err := c.user.FS.ReadDir(c.ctx, name)
+	dr, err := c.openDir(virt, name)
 	if err != nil {
 		return err
 	}
 	c.startTransfer(verbOf(format), virt, "Opening ASCII mode data connection for file list.",
 		func(ctx context.Context, t *transfer, dc net.Conn) error {
 			bw := bufio.NewWriterSize(countWriter{dc, t}, 32<<10)
+			dirRights := acl.None
 			if format == formatMLSD {
-				c.writeEntry(bw, formatMLSD|cdirFlag, fi, ".", "")
+				dirRights = c.rights(virt)
+				c.writeEntry(bw, formatMLSD|cdirFlag, fi, ".", "", virt, c.rights(path.Dir(virt)))
 			}
 			err := c.streamDir(ctx, dr, all, func(e fs.FileInfo) {
 				prefix := ""
@@ -87,7 +97,11 @@ func (c *conn) list(arg string, format listFormat) error {
 					// the path given, as ls and most servers do.
 					prefix = strings.TrimSuffix(p, "/") + "/"
 				}
-				c.writeEntry(bw, format, e, e.Name(), prefix)
+				self := ""
+				if format == formatMLSD && e.IsDir() {
+					self = path.Join(virt, e.Name())
+				}
+				c.writeEntry(bw, format, e, e.Name(), prefix, self, dirRights)
 			})
 			if ferr := bw.Flush(); err == nil && ferr != nil {
 				err = &dataError{ferr}
@@ -96,6 +110,21 @@ func (c *conn) list(arg string, format listFormat) error {
 		}, func() { dr.Close() })
 	return nil
 }
+
+// openDir opens a directory for listing. With Access but without List
+// the directory lists as empty, as the product's permissions define.
+func (c *conn) openDir(virt, name string) (vfs.DirReader, error) {
+	if !c.allows(virt, acl.List) {
+		return emptyDir{}, nil
+	}
+	return c.user.FS.ReadDir(c.ctx, name)
+}
+
+// emptyDir is the listing of a directory the session may not list.
+type emptyDir struct{}
+
+func (emptyDir) ReadDir(int) ([]fs.DirEntry, error) { return nil, io.EOF }
+func (emptyDir) Close() error                       { return nil }
 
 // cdirFlag marks the "cdir" line of MLSD.
 const cdirFlag listFormat = 0x80
@@ -139,7 +168,9 @@ func (c *conn) streamDir(ctx context.Context, dr vfs.DirReader, all bool, fn fun
 
 // writeEntry writes one listing line; the bufio.Writer keeps the first
 // write error, returned by Flush.
-func (c *conn) writeEntry(bw *bufio.Writer, format listFormat, fi fs.FileInfo, name, prefix string) {
+// self is the entry's virtual path and dirRights the rights in its
+// directory, for the MLSD perm fact.
+func (c *conn) writeEntry(bw *bufio.Writer, format listFormat, fi fs.FileInfo, name, prefix, self string, dirRights acl.Right) {
 	buf := bw.AvailableBuffer()
 	switch format &^ cdirFlag {
 	case formatLIST:
@@ -154,56 +185,87 @@ func (c *conn) writeEntry(bw *bufio.Writer, format listFormat, fi fs.FileInfo, n
 		if format&cdirFlag != 0 {
 			typ = "cdir"
 		}
-		buf = appendFacts(buf, fi, name, typ, c.perm(fi), c.facts)
+		buf = appendFacts(buf, fi, name, typ, c.perm(fi, self, dirRights), c.facts)
 		buf = append(buf, '\r', '\n')
 	}
 	bw.Write(buf)
 }
 
-// perm is the RFC 3659 7.5.5 "perm" fact: what this session may do with
-// the object, from the abilities of its file system.
-func (c *conn) perm(fi fs.FileInfo) string {
-	fsys := c.user.FS
-	_, canWrite := fsys.(vfs.OpenFileFS)
-	_, canRemove := fsys.(vfs.RemoveFS)
-	_, canRename := fsys.(vfs.RenameFS)
-	_, canMkdir := fsys.(vfs.MkdirFS)
-	var b []byte
+// perm is the RFC 3659 7.5.5 "perm" fact of an object: what this session
+// may do with it, from the rights of its path permissions and the abilities
+// of the file system. self is the object's virtual path; dirRights are the
+// rights in the directory that holds it (a file's rights).
+func (c *conn) perm(fi fs.FileInfo, self string, dirRights acl.Right) string {
 	if fi.IsDir() {
-		if canWrite {
-			b = append(b, 'c')
-		}
-		if canRemove {
-			b = append(b, 'd')
-		}
-		b = append(b, 'e')
-		if canRename {
-			b = append(b, 'f')
-		}
-		b = append(b, 'l')
-		if canMkdir {
-			b = append(b, 'm')
-		}
-		if canRemove {
-			b = append(b, 'p')
-		}
-		return string(b)
+		return permTable[1][c.rights(self)&c.fsRights()]
 	}
-	if canWrite {
-		b = append(b, 'a')
-	}
-	if canRemove {
-		b = append(b, 'd')
-	}
-	if canRename {
-		b = append(b, 'f')
-	}
-	b = append(b, 'r')
-	if canWrite {
-		b = append(b, 'w')
-	}
-	return string(b)
+	return permTable[0][dirRights&c.fsRights()]
 }
+
+// rights returns the rights the session has in the virtual directory dir.
+func (c *conn) rights(dir string) acl.Right {
+	a := c.user.Authorizer
+	if a == nil {
+		return acl.All
+	}
+	rel := strings.Trim(dir, "/")
+	if r, ok := a.(interface{ Rights(string) acl.Right }); ok {
+		return r.Rights(rel)
+	}
+	var r acl.Right
+	for bit := acl.Right(1); bit <= acl.Rmdir; bit <<= 1 {
+		if a.Authorize(c.ctx, rel, bit) == nil {
+			r |= bit
+		}
+	}
+	return r
+}
+
+// fsRights are the rights the file system can honour at all.
+func (c *conn) fsRights() acl.Right {
+	r := acl.All
+	fsys := c.user.FS
+	if _, ok := fsys.(vfs.OpenFileFS); !ok {
+		r &^= acl.Put | acl.Append
+	}
+	if _, ok := fsys.(vfs.RemoveFS); !ok {
+		r &^= acl.Delete | acl.Rmdir
+	}
+	if _, ok := fsys.(vfs.RenameFS); !ok {
+		r &^= acl.Rename
+	}
+	if _, ok := fsys.(vfs.MkdirFS); !ok {
+		r &^= acl.Mkdir
+	}
+	return r
+}
+
+// permTable holds the perm fact of every set of rights: [0] for files,
+// [1] for directories, so a listing line allocates nothing for it.
+var permTable = func() (t [2][acl.All + 1]string) {
+	for r := acl.Right(0); r <= acl.All; r++ {
+		var f, d []byte
+		// RFC 3659 7.5.5: files a d f r w; directories c d e f l m p.
+		for _, m := range []struct {
+			c byte
+			r acl.Right
+		}{{'a', acl.Append}, {'d', acl.Delete}, {'f', acl.Rename}, {'r', acl.Get}, {'w', acl.Put}} {
+			if r&m.r != 0 {
+				f = append(f, m.c)
+			}
+		}
+		for _, m := range []struct {
+			c byte
+			r acl.Right
+		}{{'c', acl.Put}, {'d', acl.Rmdir}, {'e', acl.Access}, {'f', acl.Rename}, {'l', acl.List}, {'m', acl.Mkdir}, {'p', acl.Delete}} {
+			if r&m.r != 0 {
+				d = append(d, m.c)
+			}
+		}
+		t[0][r], t[1][r] = string(f), string(d)
+	}
+	return t
+}()
 
 // MLST, RFC 3659 section 7: the facts of one object over the control
 // connection.
@@ -216,11 +278,18 @@ func (c *conn) cmdMLST(arg string) error {
 	if err != nil {
 		return err
 	}
+	if fi.IsDir() {
+		if err := c.allow(virt, acl.Access); err != nil {
+			return err
+		}
+	} else if err := c.allowIn(virt, acl.List); err != nil {
+		return err
+	}
 	typ := "file"
 	if fi.IsDir() {
 		typ = "dir"
 	}
-	line := appendFacts(nil, fi, virt, typ, c.perm(fi), c.facts)
+	line := appendFacts(nil, fi, virt, typ, c.perm(fi, virt, c.rights(path.Dir(virt))), c.facts)
 	return c.w.stream(StatusFileActionOK, "Listing "+virt, "End", func(emit func([]byte) error) error {
 		return emit(line)
 	})
@@ -238,13 +307,20 @@ func (c *conn) statPath(arg string) error {
 	if err != nil {
 		return err
 	}
+	if fi.IsDir() {
+		if err := c.allow(virt, acl.Access); err != nil {
+			return err
+		}
+	} else if err := c.allowIn(virt, acl.List); err != nil {
+		return err
+	}
 	now := c.srv.now()
 	if !fi.IsDir() {
 		return c.w.stream(StatusFile, "Status of "+virt+":", "End of status.", func(emit func([]byte) error) error {
 			return emit(trimCRLF(appendListLine(nil, fi, now)))
 		})
 	}
-	dr, err := c.user.FS.ReadDir(c.ctx, name)
+	dr, err := c.openDir(virt, name)
 	if err != nil {
 		return err
 	}

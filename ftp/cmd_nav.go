@@ -1,9 +1,14 @@
 package ftp
 
+import "github.com/ferryftp/ferry/acl"
+
 // CWD, RFC 959 4.1.1.
 func (c *conn) cmdCWD(arg string) error {
 	virt, name, err := c.resolve(arg)
 	if err != nil {
+		return err
+	}
+	if err := c.allow(virt, acl.Access); err != nil {
 		return err
 	}
 	fi, err := c.user.FS.Stat(c.ctx, name)

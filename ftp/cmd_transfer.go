@@ -12,6 +12,7 @@ import (
 	"path"
 	"strconv"
 
+	"github.com/ferryftp/ferry/acl"
 	"github.com/ferryftp/ferry/vfs"
 )
 
@@ -19,6 +20,9 @@ import (
 func (c *conn) cmdRETR(arg string) error {
 	virt, name, err := c.resolve(arg)
 	if err != nil {
+		return err
+	}
+	if err := c.allowIn(virt, acl.Get); err != nil {
 		return err
 	}
 	f, err := c.user.FS.Open(c.ctx, name)
@@ -107,6 +111,9 @@ func (c *conn) store(arg string, appendMode bool) error {
 		c.rest = 0
 		return errReply(StatusFileUnavailable, "Restart offset beyond end of file.")
 	}
+	if err := c.allowIn(virt, storeRights(err == nil, appendMode, offset)); err != nil {
+		return err
+	}
 	f, err := vfs.OpenFile(c.ctx, c.user.FS, name, flag, 0o644)
 	if err != nil {
 		return err
@@ -143,6 +150,21 @@ func (c *conn) store(arg string, appendMode bool) error {
 	return nil
 }
 
+// storeRights are the rights an upload needs in its directory: Put for a
+// new file or a resumed one (REST), Put and Delete to overwrite a file,
+// Append to append to one (and Put too when APPE creates it).
+func storeRights(exists, appendMode bool, offset int64) acl.Right {
+	switch {
+	case appendMode && offset == 0 && exists:
+		return acl.Append
+	case appendMode && offset == 0:
+		return acl.Append | acl.Put
+	case exists && offset == 0:
+		return acl.Put | acl.Delete
+	}
+	return acl.Put
+}
+
 // receive returns the transfer body of STOR, STOU and APPE.
 func (c *conn) receive(w io.Writer, ascii bool) xferFunc {
 	return func(ctx context.Context, t *transfer, dc net.Conn) error {
@@ -175,6 +197,9 @@ func (c *conn) cmdSTOU(arg string) error {
 		if fi, err := c.user.FS.Stat(c.ctx, dir); err != nil || !fi.IsDir() {
 			dir, base = path.Dir(dir), path.Base(virt)
 		}
+	}
+	if err := c.allow(path.Join("/", dir), acl.Put); err != nil {
+		return err
 	}
 	var f vfs.File
 	var name string
