@@ -60,8 +60,12 @@ func (c *conn) cmdPASS(arg string) error {
 		c.state = stateNeedUser
 		c.failures++
 		c.log.Info("login failed", "user", c.userName, "failures", c.failures)
-		if d := c.srv.loginFailureDelay(); d > 0 {
-			tm := time.NewTimer(time.Duration(c.failures) * d)
+		d := time.Duration(c.failures) * c.srv.loginFailureDelay()
+		if lt := c.srv.LoginThrottle; lt != nil {
+			d = lt.Failed(c.remote.Addr())
+		}
+		if d > 0 {
+			tm := time.NewTimer(d)
 			select {
 			case <-tm.C:
 			case <-c.ctx.Done():
@@ -78,6 +82,9 @@ func (c *conn) cmdPASS(arg string) error {
 			return fe
 		}
 		return errReply(StatusNotLoggedIn, "Login incorrect.")
+	}
+	if lt := c.srv.LoginThrottle; lt != nil {
+		lt.Succeeded(c.remote.Addr())
 	}
 	c.user = u
 	c.state = stateLoggedIn

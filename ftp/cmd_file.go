@@ -80,6 +80,9 @@ func (c *conn) cmdDELE(arg string) error {
 	if err := vfs.Remove(c.ctx, c.user.FS, name); err != nil {
 		return err
 	}
+	if fi != nil {
+		c.releaseDir(virt, fi.Size())
+	}
 	return c.reply(StatusFileActionOK, "File deleted.")
 }
 
@@ -124,12 +127,20 @@ func (c *conn) cmdRNTO(arg string) error {
 		return errReply(StatusFileNameNotAllowed, "File name not allowed.")
 	}
 	want := acl.Rename
-	if fi, err := c.user.FS.Stat(c.ctx, name); err == nil && !fi.IsDir() {
+	fi, serr := c.user.FS.Stat(c.ctx, name)
+	if serr == nil && !fi.IsDir() {
 		// Replacing a file deletes it.
 		want |= acl.Delete
 	}
 	if err := c.allowIn(virt, want); err != nil {
 		return err
+	}
+	if serr == nil && fi.IsDir() {
+		// A directory moved onto an empty one replaces it (rename(2)):
+		// that removes the target, whose right is in itself, as for RMD.
+		if err := c.allow(virt, acl.Rmdir); err != nil {
+			return err
+		}
 	}
 	if err := vfs.Rename(c.ctx, c.user.FS, from, name); err != nil {
 		return err

@@ -186,7 +186,8 @@ var siteCommands map[string]*siteCommand
 
 func init() {
 	siteCommands = map[string]*siteCommand{
-		"HELP": {handler: func(c *conn, _ string) error { return c.reply(StatusHelp, siteHelpText()) }, help: "HELP"},
+		"HELP":  {handler: func(c *conn, _ string) error { return c.reply(StatusHelp, siteHelpText()) }, help: "HELP"},
+		"QUOTA": {handler: (*conn).siteQuota, help: "QUOTA", login: true},
 	}
 }
 

@@ -67,7 +67,7 @@ func (c *conn) list(arg string, format listFormat) error {
 		if i := strings.LastIndexByte(strings.TrimRight(p, "/"), '/'); i >= 0 {
 			prefix = p[:i+1]
 		}
-		c.startTransfer(verbOf(format), virt, "Opening ASCII mode data connection for file list.",
+		c.startTransfer(verbOf(format), virt, "Opening ASCII mode data connection for file list.", nil,
 			func(ctx context.Context, t *transfer, dc net.Conn) error {
 				bw := bufio.NewWriterSize(countWriter{dc, t}, 4096)
 				c.writeEntry(bw, format, fi, path.Base(virt), prefix, virt, c.rights(path.Dir(virt)))
@@ -82,7 +82,7 @@ func (c *conn) list(arg string, format listFormat) error {
 	if err != nil {
 		return err
 	}
-	c.startTransfer(verbOf(format), virt, "Opening ASCII mode data connection for file list.",
+	c.startTransfer(verbOf(format), virt, "Opening ASCII mode data connection for file list.", nil,
 		func(ctx context.Context, t *transfer, dc net.Conn) error {
 			bw := bufio.NewWriterSize(countWriter{dc, t}, 32<<10)
 			dirRights := acl.None

@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/ferryftp/ferry/acl"
+	"github.com/ferryftp/ferry/quota"
 	"github.com/ferryftp/ferry/vfs"
 )
 
@@ -50,10 +51,15 @@ func (c *conn) cmdRETR(arg string) error {
 			return err
 		}
 	}
+	q, err := c.beginQuota(quota.Download, fi.Size()-offset)
+	if err != nil {
+		f.Close()
+		return err
+	}
 	ascii := c.typ == typeASCII
 	opening := "Opening " + c.typ.modeName() + " mode data connection for " + path.Base(virt) +
 		" (" + strconv.FormatInt(fi.Size()-offset, 10) + " bytes)."
-	c.startTransfer("RETR", virt, opening, func(ctx context.Context, t *transfer, dc net.Conn) error {
+	c.startTransfer("RETR", virt, opening, q, func(ctx context.Context, t *transfer, dc net.Conn) error {
 		if ascii {
 			bw := bufio.NewWriterSize(dc, 64<<10)
 			if err := copyBuffered(ctx, t, newASCIIWriter(bw), f, false); err != nil {
@@ -111,17 +117,45 @@ func (c *conn) store(arg string, appendMode bool) error {
 		c.rest = 0
 		return errReply(StatusFileUnavailable, "Restart offset beyond end of file.")
 	}
-	if err := c.allowIn(virt, storeRights(err == nil, appendMode, offset)); err != nil {
+	exists := err == nil
+	if err := c.allowIn(virt, storeRights(exists, appendMode, offset)); err != nil {
 		return err
 	}
-	f, err := vfs.OpenFile(c.ctx, c.user.FS, name, flag, 0o644)
+	var oldSize int64
+	if exists {
+		oldSize = fi.Size()
+	}
+	q, err := c.beginQuota(quota.Upload, -1)
 	if err != nil {
 		return err
 	}
-	w, ok := f.(io.Writer)
+	endQuota := func() {
+		if q != nil {
+			q.End()
+		}
+	}
+	f, err := vfs.OpenFile(c.ctx, c.user.FS, name, flag, 0o644)
+	if err != nil {
+		endQuota()
+		return err
+	}
+	fw, ok := f.(io.Writer)
 	if !ok {
 		f.Close()
+		endQuota()
 		return errReply(StatusFileUnavailable, "File not writable.")
+	}
+	w, release, err := c.limitWriter(virt, fw)
+	if err != nil {
+		f.Close()
+		endQuota()
+		return err
+	}
+	switch {
+	case flag&vfs.O_TRUNC != 0:
+		release(oldSize) // the old content is gone
+	case offset > 0:
+		release(oldSize - offset) // truncated at the restart marker below
 	}
 	if offset > 0 {
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
@@ -142,7 +176,7 @@ func (c *conn) store(arg string, appendMode bool) error {
 		verb = "APPE"
 	}
 	opening := "Opening " + c.typ.modeName() + " mode data connection for " + path.Base(virt) + "."
-	c.startTransfer(verb, virt, opening, c.receive(w, c.typ == typeASCII), func() {
+	c.startTransfer(verb, virt, opening, q, c.receive(w, c.typ == typeASCII), func() {
 		if err := f.Close(); err != nil {
 			c.log.Error("closing uploaded file", "path", virt, "err", err)
 		}
@@ -233,7 +267,17 @@ func (c *conn) cmdSTOU(arg string) error {
 	if path.Dir(virt) != c.cwd {
 		shown = virt
 	}
-	c.startTransfer("STOU", virt, "FILE: "+shown, c.receive(w, c.typ == typeASCII), func() { f.Close() })
+	lw, _, err := c.limitWriter(virt, w)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	q, err := c.beginQuota(quota.Upload, -1)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	c.startTransfer("STOU", virt, "FILE: "+shown, q, c.receive(lw, c.typ == typeASCII), func() { f.Close() })
 	return nil
 }
 

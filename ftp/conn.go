@@ -178,6 +178,9 @@ func (c *conn) serve() {
 		c.close()
 		c.waitTransfer()
 		c.closeData() // a passive listener prepared and never used
+		if c.user != nil && c.user.Release != nil {
+			c.user.Release() // no transfer can use the user's FS any more
+		}
 		c.srv.trackConn(c, false)
 	}()
 	c.log.Debug("connected")
@@ -185,6 +188,22 @@ func (c *conn) serve() {
 		c.log.Warn("connection refused by access rules")
 		c.refuse("Access denied.")
 		return
+	}
+	if lt := c.srv.LoginThrottle; lt != nil {
+		if err := lt.Check(c.remote.Addr()); err != nil {
+			c.log.Warn("connection refused: address banned after failed logins")
+			c.refuse(sentence(limitText(err)))
+			return
+		}
+	}
+	if c.srv.MaxConnections > 0 || c.srv.MaxConnectionsPerIP > 0 {
+		release, err := c.srv.connLimiter().Acquire(c.remote.Addr())
+		if err != nil {
+			c.log.Warn("connection refused", "err", err)
+			c.refuse(sentence(limitText(err)))
+			return
+		}
+		defer release()
 	}
 	if c.tls != nil {
 		if err := c.handshake(c.tls); err != nil {
@@ -399,6 +418,9 @@ func (c *conn) reset() {
 	c.closeData()
 	c.state = stateNeedUser
 	c.userName = ""
+	if c.user != nil && c.user.Release != nil {
+		c.user.Release() // dispatch let the transfer in flight finish
+	}
 	c.user = nil
 	c.cwd = "/"
 	c.typ = typeASCII

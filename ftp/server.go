@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ferryftp/ferry/acl"
+	"github.com/ferryftp/ferry/quota"
 	"github.com/ferryftp/ferry/vfs"
 )
 
@@ -52,6 +53,22 @@ type Server struct {
 	// A refused client gets 421 and is closed before the greeting.
 	// [acl.AccessList] implements it.
 	ConnFilter ConnFilter
+
+	// MaxConnections is the most clients connected at once, 0 for no
+	// limit; MaxConnectionsPerIP the most from one address. A connection
+	// beyond them gets 421 and is closed.
+	MaxConnections      int
+	MaxConnectionsPerIP int
+
+	// LoginThrottle, when set, delays the reply to failed logins per
+	// client address, growing with each failure, and bans an address that
+	// keeps failing (421 at connect). It replaces LoginFailureDelay.
+	LoginThrottle *quota.LoginThrottle
+
+	// DirSizes tracks the maximum directory sizes of path permissions;
+	// nil means one of the server's own. Share one between servers that
+	// serve the same trees.
+	DirSizes *quota.DirSizes
 
 	// RequireTLS refuses USER before AUTH TLS (530), so that no password
 	// crosses the network in clear.
@@ -136,6 +153,11 @@ type Server struct {
 	// Now returns the current time, for listings. Nil means time.Now.
 	Now func() time.Time
 
+	dirOnce     sync.Once
+	ownDirSizes *quota.DirSizes
+	connOnce    sync.Once
+	connLimit   *quota.ConnLimiter
+
 	mu         sync.Mutex
 	listeners  map[*net.Listener]struct{}
 	conns      map[*conn]struct{}
@@ -209,6 +231,9 @@ type User struct {
 	// Release, when set, is called once when the session ends (QUIT,
 	// REIN, disconnect), to free what the login opened.
 	Release func()
+	// Quota is the user's limits and counters, shared by all the user's
+	// sessions (see package quota); nil means none.
+	Quota *quota.User
 	// Session is the acl session behind the user, when it came from a
 	// SiteAuthenticator; nil otherwise.
 	Session *acl.Session

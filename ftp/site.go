@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ferryftp/ferry/acl"
+	"github.com/ferryftp/ferry/quota"
 	"github.com/ferryftp/ferry/vfs"
 	"github.com/ferryftp/ferry/vfs/mount"
 	"github.com/ferryftp/ferry/vfs/osfs"
@@ -29,6 +30,11 @@ type Authorizer interface {
 // path permissions as the [Authorizer].
 type SiteAuthenticator struct {
 	site atomic.Pointer[acl.Site]
+
+	// Quota, when set before serving, holds the users' limits and
+	// counters: each session gets its user's shared state, with the
+	// options of the user merged over the group's.
+	Quota *quota.Manager
 }
 
 // NewSiteAuthenticator returns an authenticator for site.
@@ -56,7 +62,36 @@ func (a *SiteAuthenticator) Login(ctx context.Context, li *LoginInfo) (*User, er
 	if err != nil {
 		return nil, err
 	}
-	return SessionUser(sess)
+	u, err := SessionUser(sess)
+	if err != nil {
+		return nil, err
+	}
+	if a.Quota != nil {
+		u.Quota = a.Quota.User(sess.User, QuotaLimits(sess.Options))
+	}
+	return u, nil
+}
+
+// QuotaLimits converts a user's acl options to quota limits (unset means
+// unlimited).
+func QuotaLimits(o acl.Options) quota.Limits {
+	v := func(p *int64) int64 {
+		if p == nil {
+			return 0
+		}
+		return *p
+	}
+	l := quota.Limits{
+		DownloadRate:   v(o.DownloadRate),
+		UploadRate:     v(o.UploadRate),
+		DownloadAmount: v(o.DownloadAmount),
+		UploadAmount:   v(o.UploadAmount),
+		RatioCredit:    v(o.RatioCredit),
+	}
+	if o.Ratio != nil {
+		l.Ratio = *o.Ratio
+	}
+	return l
 }
 
 // SessionUser opens the file systems of an acl session: the home confined

@@ -3,6 +3,7 @@ package ftp
 import (
 	"context"
 	"errors"
+	"github.com/ferryftp/ferry/quota"
 	"io"
 	"net"
 	"os"
@@ -23,9 +24,10 @@ type transfer struct {
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the final reply has been sent
 
-	bytes    atomic.Int64 // moved so far
-	aborted  atomic.Bool  // by ABOR or by the connection closing
-	timedOut atomic.Bool  // by the data watchdog
+	q        *quota.Transfer // the user's limits, nil when none
+	bytes    atomic.Int64    // moved so far
+	aborted  atomic.Bool     // by ABOR or by the connection closing
+	timedOut atomic.Bool     // by the data watchdog
 
 	mu sync.Mutex // guards dc
 	dc net.Conn
@@ -61,10 +63,22 @@ type xferFunc func(ctx context.Context, t *transfer, dc net.Conn) error
 // goroutine: "150" now, then "226" or the error's reply when fn returns.
 // cleanup runs after fn in every case, also when the data connection never
 // opened; it is where handlers close their files.
-func (c *conn) startTransfer(verb, virt, opening string, fn xferFunc, cleanup func()) {
+//
+// q, when not nil, is the user's quota for this transfer: fn's copy loops
+// honour its rate and limits through t, and it ends with the transfer.
+func (c *conn) startTransfer(verb, virt, opening string, q *quota.Transfer, fn xferFunc, cleanup func()) {
 	ds := c.data
 	c.data = nil
 	c.rest = 0
+	if q != nil {
+		inner := cleanup
+		cleanup = func() {
+			q.End()
+			if inner != nil {
+				inner()
+			}
+		}
+	}
 	if ds == nil {
 		if cleanup != nil {
 			cleanup()
@@ -73,7 +87,7 @@ func (c *conn) startTransfer(verb, virt, opening string, fn xferFunc, cleanup fu
 		return
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
-	t := &transfer{verb: verb, path: virt, start: time.Now(), cancel: cancel, done: make(chan struct{})}
+	t := &transfer{verb: verb, path: virt, start: time.Now(), cancel: cancel, done: make(chan struct{}), q: q}
 	c.xferMu.Lock()
 	c.xfer = t
 	c.conn().SetReadDeadline(time.Time{})
@@ -158,6 +172,10 @@ func (c *conn) runTransfer(ctx context.Context, t *transfer, ds dataSetup, fn xf
 	case err == nil:
 		c.log.Debug("transfer complete", "verb", t.verb, "path", t.path, "bytes", t.bytes.Load())
 		return StatusClosingDataConnection, "Transfer complete."
+	case isQuotaError(err):
+		c.log.Info("transfer stopped at a limit", "verb", t.verb, "path", t.path, "err", err)
+		fe := quotaReply(err, t.inbound())
+		return fe.Code, fe.Msg
 	case isDataError(err):
 		c.log.Debug("data connection lost", "verb", t.verb, "err", err)
 		return StatusTransferAborted, "Data connection lost; transfer aborted."
@@ -252,22 +270,68 @@ const chunkSize = 1 << 20
 // copyChunks copies src to dst in chunks, counting progress in t. When dst
 // is a *net.TCPConn and src an *os.File (or the other way round), io.Copy
 // sees them through the *io.LimitedReader and the kernel moves the bytes.
+//
+// Under a quota, a chunk is at most the rate limiter's burst and never more
+// than the bytes left before an amount or ratio limit, so the kernel copy
+// survives rate limiting.
 func copyChunks(ctx context.Context, t *transfer, dst io.Writer, src io.Reader) error {
 	lr := &io.LimitedReader{R: src}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		lr.N = chunkSize
-		n, err := io.Copy(dst, lr)
-		t.bytes.Add(n)
+		want, err := t.budget(ctx, chunkSize)
 		if err != nil {
 			return err
 		}
-		if n < chunkSize {
+		lr.N = want
+		n, err := io.Copy(dst, lr)
+		t.bytes.Add(n)
+		if qerr := t.account(n); qerr != nil {
+			return qerr
+		}
+		if err != nil {
+			return err
+		}
+		if n < want {
 			return nil
 		}
 	}
+}
+
+// budget returns how many bytes the next chunk may move, at most max,
+// after waiting for the user's rate limiter. At an amount or ratio limit
+// it returns 1: a byte more either shows the end of the data, or goes over
+// the limit and account stops the transfer.
+func (t *transfer) budget(ctx context.Context, max int64) (int64, error) {
+	q := t.q
+	if q == nil {
+		return max, nil
+	}
+	n := max
+	if q.Limited() {
+		n = min(n, int64(q.Burst()))
+	}
+	if rem := q.Remaining(); rem >= 0 {
+		n = min(n, max1(rem))
+	}
+	if q.Limited() {
+		if err := q.WaitN(ctx, int(n)); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
+}
+
+func max1(n int64) int64 { return max(n, 1) }
+
+// account records n bytes against the quota; the error stops the transfer
+// at a limit.
+func (t *transfer) account(n int64) error {
+	if t.q == nil || n == 0 {
+		return nil
+	}
+	return t.q.Add(n)
 }
 
 // copyBuffered copies with a buffer, for streams that cannot be handed to
@@ -282,10 +346,17 @@ func copyBuffered(ctx context.Context, t *transfer, dst io.Writer, src io.Reader
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n, rerr := src.Read(buf)
+		want, err := t.budget(ctx, int64(len(buf)))
+		if err != nil {
+			return err
+		}
+		n, rerr := src.Read(buf[:want])
 		if n > 0 {
 			w, werr := dst.Write(buf[:n])
 			t.bytes.Add(int64(w))
+			if qerr := t.account(int64(w)); qerr != nil && werr == nil {
+				return qerr
+			}
 			if werr != nil {
 				if !srcIsData {
 					werr = &dataError{werr}
