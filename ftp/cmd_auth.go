@@ -18,7 +18,7 @@ func (c *conn) cmdUSER(arg string) error {
 	c.userName = arg
 	c.state = stateNeedPass
 	text := "Password required for " + arg + "."
-	if ch, ok := c.srv.Auth.(Challenger); ok {
+	if ch, ok := c.auth().(Challenger); ok {
 		ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 		defer cancel()
 		t, err := ch.Challenge(ctx, c.loginInfo(""))
@@ -87,6 +87,7 @@ func (c *conn) cmdPASS(arg string) error {
 		lt.Succeeded(c.remote.Addr())
 	}
 	c.user = u
+	c.setWho(u.Name)
 	c.state = stateLoggedIn
 	c.cwd = "/"
 	if u.Home != "" {
@@ -98,12 +99,13 @@ func (c *conn) cmdPASS(arg string) error {
 }
 
 func (c *conn) login(pass string) (*User, error) {
-	if c.srv.Auth == nil {
+	auth := c.auth()
+	if auth == nil {
 		return nil, errors.New("ftp: no Authenticator")
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 	defer cancel()
-	u, err := c.srv.Auth.Login(ctx, c.loginInfo(pass))
+	u, err := auth.Login(ctx, c.loginInfo(pass))
 	if err != nil {
 		return nil, err
 	}

@@ -129,6 +129,9 @@ func (c *conn) features() []string {
 		"UTF8",
 	}
 	feats = append(feats, c.tlsFeatures()...)
+	if c.srv.Hosts != nil {
+		feats = append(feats, "HOST") // RFC 7151 section 3.4
+	}
 	sort.Strings(feats)
 	return feats
 }
@@ -188,6 +191,7 @@ func init() {
 	siteCommands = map[string]*siteCommand{
 		"HELP":  {handler: func(c *conn, _ string) error { return c.reply(StatusHelp, siteHelpText()) }, help: "HELP"},
 		"QUOTA": {handler: (*conn).siteQuota, help: "QUOTA", login: true},
+		"WHO":   {handler: (*conn).siteWho, help: "WHO", login: true},
 	}
 }
 

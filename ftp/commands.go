@@ -84,6 +84,9 @@ func init() {
 		"CONF": {flags: needArg, help: "<sp> base64data"},
 		"ENC":  {flags: needArg, help: "<sp> base64data"},
 
+		// RFC 7151.
+		"HOST": {handler: (*conn).cmdHOST, flags: needArg, help: "<sp> hostname"},
+
 		// RFC 2389.
 		"FEAT": {handler: (*conn).cmdFEAT},
 		"OPTS": {handler: (*conn).cmdOPTS, flags: needArg, help: "<sp> command [<sp> options]"},

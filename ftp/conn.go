@@ -100,6 +100,12 @@ type conn struct {
 	data       dataSetup // prepared by PASV, EPSV, PORT or EPRT
 	quitting   bool
 
+	host        *VirtualHost // the site: by address, or chosen by HOST
+	since       time.Time
+	who         atomic.Pointer[string] // the logged-in user, for Sessions
+	hostName    atomic.Pointer[string] // the host's name, for Sessions
+	xferStarted bool                   // the command being run started a transfer
+
 	xferMu sync.Mutex // guards xfer
 	xfer   *transfer  // the transfer in flight, nil when none
 }
@@ -119,6 +125,7 @@ func (s *Server) newConn(nc net.Conn, implicitTLS *tls.Config) *conn {
 		hash:   hashSHA256,
 	}
 	c.phase.Store(int32(phaseBusy))
+	c.since = time.Now()
 	c.log = s.logger().With("conn", c.id, "remote", c.remote.String())
 	if implicitTLS != nil {
 		tc := tls.Server(nc, c.tlsConfig(implicitTLS))
@@ -211,7 +218,8 @@ func (c *conn) serve() {
 			return
 		}
 	}
-	if c.reply(StatusServiceReady, c.srv.greeting()) != nil {
+	c.defaultHost()
+	if c.reply(StatusServiceReady, c.greeting()) != nil {
 		return
 	}
 	for {
@@ -316,6 +324,25 @@ func (c *conn) trace(verb, arg string) {
 // runs the handler. It is the one place where a command meets policy:
 // login, arguments, transfers in flight.
 func (c *conn) dispatch(verb, arg string) {
+	start := time.Now()
+	c.xferStarted = false
+	c.execute(verb, arg)
+	if !c.xferStarted {
+		// A transfer logs itself when it ends, with its bytes.
+		c.logAccess(verb, logURI(verb, arg), c.w.lastCode(), 0, 0, start)
+	}
+}
+
+// logURI is the argument as the access log shows it: never a password.
+func logURI(verb, arg string) string {
+	if verb == "PASS" {
+		return ""
+	}
+	return arg
+}
+
+// execute runs one command; see dispatch.
+func (c *conn) execute(verb, arg string) {
 	if verb != "RNTO" {
 		// RFC 959 4.1.3: RNTO must come right after RNFR; any other
 		// command in between, even an unknown one, breaks the pair.
@@ -418,6 +445,8 @@ func (c *conn) reset() {
 	c.closeData()
 	c.state = stateNeedUser
 	c.userName = ""
+	c.setWho("")
+	c.defaultHost() // RFC 7151 section 3.2.1: REIN resets HOST
 	if c.user != nil && c.user.Release != nil {
 		c.user.Release() // dispatch let the transfer in flight finish
 	}

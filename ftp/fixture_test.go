@@ -70,12 +70,14 @@ package ftp_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"path"
 	"path/filepath"
@@ -287,6 +289,23 @@ var serverKnobs = map[string]func(s *ftp.Server, v string) error{
 	"allowprivilegedactive": func(s *ftp.Server, v string) (err error) {
 		s.AllowPrivilegedActive, err = strconv.ParseBool(v)
 		return err
+	},
+	// hosts=a.example,b.example serves virtual hosts (RFC 7151) with
+	// the same accounts, each greeting "<name> ready.".
+	"hosts": func(s *ftp.Server, v string) error {
+		names := strings.Split(v, ",")
+		s.Hosts = ftp.HostResolverFunc(func(_ context.Context, _ netip.AddrPort, name string) (*ftp.VirtualHost, error) {
+			if name == "" {
+				return &ftp.VirtualHost{}, nil
+			}
+			for _, n := range names {
+				if strings.EqualFold(n, name) {
+					return &ftp.VirtualHost{Name: n, Greeting: n + " ready."}, nil
+				}
+			}
+			return nil, errors.New("unknown host")
+		})
+		return nil
 	},
 }
 

@@ -126,6 +126,14 @@ type replyWriter struct {
 	bw      *bufio.Writer
 	timeout time.Duration
 	err     error // sticky: after a failed write the connection is dead
+	last    int   // the code of the last reply, for the access log
+}
+
+// lastCode returns the code of the last reply written.
+func (w *replyWriter) lastCode() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.last
 }
 
 func newReplyWriter(nc net.Conn, timeout time.Duration) *replyWriter {
@@ -150,6 +158,7 @@ func (w *replyWriter) reply(code int, text string) error {
 	if w.err != nil {
 		return w.err
 	}
+	w.last = code
 	var b []byte
 	b = appendReply(b, code, text)
 	return w.writeLocked(b)
@@ -224,6 +233,7 @@ func (w *replyWriter) stream(code int, first, last string, body func(emit func(l
 	if w.err != nil {
 		return w.err
 	}
+	w.last = code
 	c := strconv.Itoa(code)
 	if w.timeout > 0 {
 		w.nc.SetWriteDeadline(time.Now().Add(w.timeout))

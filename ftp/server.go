@@ -49,6 +49,16 @@ type Server struct {
 	// connections. Zero means 10 seconds.
 	TLSHandshakeTimeout time.Duration
 
+	// Hosts, when set, serves several sites on this server's addresses:
+	// by the address a client connects to, and by the client's HOST
+	// command (RFC 7151). Each site brings its greeting, users and
+	// access log. Nil: one site, made of the fields below.
+	Hosts HostResolver
+
+	// AccessLog, when set, receives an entry for every command and every
+	// transfer (see package ftp/w3c for W3C extended log files).
+	AccessLog AccessLogger
+
 	// ConnFilter, when set, decides which client addresses may connect.
 	// A refused client gets 421 and is closed before the greeting.
 	// [acl.AccessList] implements it.
@@ -231,6 +241,8 @@ type User struct {
 	// Release, when set, is called once when the session ends (QUIT,
 	// REIN, disconnect), to free what the login opened.
 	Release func()
+	// Admin lets the user see every session with SITE WHO.
+	Admin bool
 	// Quota is the user's limits and counters, shared by all the user's
 	// sessions (see package quota); nil means none.
 	Quota *quota.User

@@ -86,6 +86,7 @@ func (c *conn) startTransfer(verb, virt, opening string, q *quota.Transfer, fn x
 		c.reply(StatusCannotOpenData, "Use PORT, PASV, EPRT or EPSV first.")
 		return
 	}
+	c.xferStarted = true
 	ctx, cancel := context.WithCancel(c.ctx)
 	t := &transfer{verb: verb, path: virt, start: time.Now(), cancel: cancel, done: make(chan struct{}), q: q}
 	c.xferMu.Lock()
@@ -106,6 +107,13 @@ func (c *conn) startTransfer(verb, virt, opening string, q *quota.Transfer, fn x
 		c.conn().SetReadDeadline(time.Now().Add(c.srv.idleTimeout()))
 		c.reply(code, msg)
 		c.xferMu.Unlock()
+		var sent, received int64
+		if t.inbound() {
+			received = t.bytes.Load()
+		} else {
+			sent = t.bytes.Load()
+		}
+		c.logAccess(t.verb, t.path, code, sent, received, t.start)
 		if !ok {
 			c.close()
 		}
