@@ -191,7 +191,8 @@ func (c *conn) serve() {
 		c.srv.trackConn(c, false)
 	}()
 	c.log.Debug("connected")
-	if f := c.srv.ConnFilter; f != nil && !f.Allow(c.remote.Addr()) {
+	c.defaultHost()
+	if f := c.connFilter(); f != nil && !f.Allow(c.remote.Addr()) {
 		c.log.Warn("connection refused by access rules")
 		c.refuse("Access denied.")
 		return
@@ -203,8 +204,8 @@ func (c *conn) serve() {
 			return
 		}
 	}
-	if c.srv.MaxConnections > 0 || c.srv.MaxConnectionsPerIP > 0 {
-		release, err := c.srv.connLimiter().Acquire(c.remote.Addr())
+	if cl := c.conns(); cl != nil {
+		release, err := cl.Acquire(c.remote.Addr())
 		if err != nil {
 			c.log.Warn("connection refused", "err", err)
 			c.refuse(sentence(limitText(err)))
@@ -218,7 +219,6 @@ func (c *conn) serve() {
 			return
 		}
 	}
-	c.defaultHost()
 	if c.reply(StatusServiceReady, c.greeting()) != nil {
 		return
 	}

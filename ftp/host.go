@@ -2,6 +2,7 @@ package ftp
 
 import (
 	"context"
+	"github.com/ferryftp/ferry/quota"
 	"net/netip"
 	"strings"
 )
@@ -21,6 +22,13 @@ type VirtualHost struct {
 	// AccessLog receives the site's access log entries. Nil means the
 	// Server's AccessLog.
 	AccessLog AccessLogger
+	// ConnFilter and Conns apply to connections whose default site this
+	// is (chosen by address, before any HOST): the site's access rules and
+	// its maximum of connected users and of connections per address. Nil
+	// means the Server's ConnFilter and MaxConnections fields. Conns may
+	// change its limits while serving (quota.ConnLimiter.SetLimits).
+	ConnFilter ConnFilter
+	Conns      *quota.ConnLimiter
 }
 
 // HostResolver chooses virtual hosts. It is asked with name "" when a
@@ -46,6 +54,26 @@ func (c *conn) auth() Authenticator {
 		return c.host.Auth
 	}
 	return c.srv.Auth
+}
+
+// connFilter is the access rule of the connection's default site.
+func (c *conn) connFilter() ConnFilter {
+	if c.host != nil && c.host.ConnFilter != nil {
+		return c.host.ConnFilter
+	}
+	return c.srv.ConnFilter
+}
+
+// conns is the connection limiter of the connection's default site, nil
+// when no limit applies.
+func (c *conn) conns() *quota.ConnLimiter {
+	if c.host != nil && c.host.Conns != nil {
+		return c.host.Conns
+	}
+	if c.srv.MaxConnections > 0 || c.srv.MaxConnectionsPerIP > 0 {
+		return c.srv.connLimiter()
+	}
+	return nil
 }
 
 // greeting is the 220 text of the session's site.
