@@ -43,9 +43,18 @@ func (c *conn) accessLogger() AccessLogger {
 
 // logAccess writes one entry for the session.
 func (c *conn) logAccess(verb, uri string, status int, sent, received int64, start time.Time) {
+	if al, e := c.accessEntry(verb, uri, status, sent, received, start); al != nil {
+		al.LogAccess(e)
+	}
+}
+
+// accessEntry builds an entry without logging it, for the transfer
+// goroutine: it must read the session's site and user while the transfer
+// still holds them, before a following REIN may change them.
+func (c *conn) accessEntry(verb, uri string, status int, sent, received int64, start time.Time) (AccessLogger, *LogEntry) {
 	al := c.accessLogger()
 	if al == nil {
-		return
+		return nil, nil
 	}
 	e := &LogEntry{
 		Time:     time.Now(),
@@ -62,5 +71,5 @@ func (c *conn) logAccess(verb, uri string, status int, sent, received int64, sta
 	if c.host != nil {
 		e.Host = c.host.Name
 	}
-	al.LogAccess(e)
+	return al, e
 }

@@ -105,6 +105,11 @@ func (c *conn) cmdEPRT(arg string) error {
 }
 
 func (c *conn) setActive(ap netip.AddrPort, verb string) error {
+	if ap.Addr().IsUnspecified() {
+		// Some clients (lftp over IPv6) send "::" or 0.0.0.0 for
+		// "my address": it can only mean the control client's.
+		ap = netip.AddrPortFrom(c.remote.Addr(), ap.Port())
+	}
 	if err := c.checkActive(ap); err != nil {
 		c.log.Warn("active connection refused", "verb", verb, "target", ap.String())
 		return err

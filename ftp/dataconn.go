@@ -124,7 +124,7 @@ func (c *conn) listenPassive() (*passiveData, error) {
 	var err error
 	if pr.First == 0 && pr.Last == 0 {
 		// A random port of the system's ephemeral range, asked for by
-		// number: hard to guess (RFC 2577 section 5), and cheap where
+		// number: hard to guess (RFC 2577 section 8), and cheap where
 		// port 0 is not. To find a port for port 0, Linux walks its
 		// range past every port in use, and with the tens of thousands
 		// of TIME_WAIT connections a busy server leaves behind, that

@@ -102,18 +102,21 @@ func (c *conn) startTransfer(verb, virt, opening string, q *quota.Transfer, fn x
 		// The final reply goes out before the transfer is seen to end:
 		// Shutdown must not say 421 to a session whose 226 is still
 		// on its way.
-		c.xferMu.Lock()
-		c.xfer = nil
-		c.conn().SetReadDeadline(time.Now().Add(c.srv.idleTimeout()))
-		c.reply(code, msg)
-		c.xferMu.Unlock()
 		var sent, received int64
 		if t.inbound() {
 			received = t.bytes.Load()
 		} else {
 			sent = t.bytes.Load()
 		}
-		c.logAccess(t.verb, t.path, code, sent, received, t.start)
+		al, entry := c.accessEntry(t.verb, t.path, code, sent, received, t.start)
+		c.xferMu.Lock()
+		c.xfer = nil
+		c.conn().SetReadDeadline(time.Now().Add(c.srv.idleTimeout()))
+		c.reply(code, msg)
+		c.xferMu.Unlock()
+		if al != nil {
+			al.LogAccess(entry)
+		}
 		if !ok {
 			c.close()
 		}
@@ -279,18 +282,33 @@ const chunkSize = 1 << 20
 // is a *net.TCPConn and src an *os.File (or the other way round), io.Copy
 // sees them through the *io.LimitedReader and the kernel moves the bytes.
 //
-// Under a quota, a chunk is at most the rate limiter's burst and never more
-// than the bytes left before an amount or ratio limit, so the kernel copy
-// survives rate limiting.
+// Under a quota, a chunk is never more than the bytes left before an
+// amount or ratio limit; an unlimited user's chunks stay chunkSize, and
+// keep the kernel copy. A rate-limited transfer goes through copyBuffered
+// instead: its bytes are read, then waited for, then written, so that the
+// limiter is charged the bytes that really move, no more (a chunk waited
+// for before the copy would be charged in full however short it turns out
+// at the end of the data, and a user moving many small files would get a
+// fraction of the rate).
 func copyChunks(ctx context.Context, t *transfer, dst io.Writer, src io.Reader) error {
 	lr := &io.LimitedReader{R: src}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		want, err := t.budget(ctx, chunkSize)
-		if err != nil {
-			return err
+		if t.q != nil && t.q.Limited() {
+			_, srcIsData := src.(net.Conn)
+			return copyBuffered(ctx, t, dst, src, srcIsData)
+		}
+		want := t.budget(chunkSize)
+		if want == 0 {
+			if err := t.atLimit(ctx, dst, src); err != nil {
+				if err == io.EOF {
+					return nil
+				}
+				return err
+			}
+			continue
 		}
 		lr.N = want
 		n, err := io.Copy(dst, lr)
@@ -307,31 +325,59 @@ func copyChunks(ctx context.Context, t *transfer, dst io.Writer, src io.Reader) 
 	}
 }
 
-// budget returns how many bytes the next chunk may move, at most max,
-// after waiting for the user's rate limiter. At an amount or ratio limit
-// it returns 1: a byte more either shows the end of the data, or goes over
-// the limit and account stops the transfer.
-func (t *transfer) budget(ctx context.Context, max int64) (int64, error) {
+// budget returns how many bytes the next chunk may move: at most max, at
+// most the rate limiter's burst, and no more than the bytes left before an
+// amount or ratio limit. It returns 0 at such a limit: see atLimit.
+func (t *transfer) budget(max int64) int64 {
 	q := t.q
 	if q == nil {
-		return max, nil
+		return max
 	}
 	n := max
 	if q.Limited() {
 		n = min(n, int64(q.Burst()))
 	}
 	if rem := q.Remaining(); rem >= 0 {
-		n = min(n, max1(rem))
+		n = min(n, rem)
 	}
-	if q.Limited() {
-		if err := q.WaitN(ctx, int(n)); err != nil {
-			return 0, err
-		}
-	}
-	return n, nil
+	return n
 }
 
-func max1(n int64) int64 { return max(n, 1) }
+// pace waits until n bytes, read and about to be written, may move under
+// the user's speed limit.
+func (t *transfer) pace(ctx context.Context, n int) error {
+	if t.q == nil {
+		return nil
+	}
+	return t.q.WaitN(ctx, n)
+}
+
+// atLimit is the step of a transfer that has reached an amount or ratio
+// limit: it reads one byte of src to tell the end of the data (io.EOF)
+// from a transfer the limit cuts (the limit's error; the byte is not
+// written, so the data moved and the counters stop exactly at the limit).
+// If the limit moved meanwhile (a new period, an upload raising the ratio
+// balance), the byte is written and accounted and atLimit returns nil.
+// Other errors are src's or dst's.
+func (t *transfer) atLimit(ctx context.Context, dst io.Writer, src io.Reader) error {
+	var one [1]byte
+	n, err := io.ReadFull(src, one[:])
+	if n == 0 {
+		return err
+	}
+	if qerr := t.q.Err(); qerr != nil {
+		return qerr
+	}
+	if err := t.pace(ctx, n); err != nil {
+		return err
+	}
+	w, err := dst.Write(one[:n])
+	t.bytes.Add(int64(w))
+	if qerr := t.account(int64(w)); qerr != nil && err == nil {
+		return qerr
+	}
+	return err
+}
 
 // account records n bytes against the quota; the error stops the transfer
 // at a limit.
@@ -343,7 +389,9 @@ func (t *transfer) account(n int64) error {
 }
 
 // copyBuffered copies with a buffer, for streams that cannot be handed to
-// the kernel (TLS, TYPE A conversion); progress is counted per write.
+// the kernel (TLS, TYPE A conversion) and for rate-limited transfers;
+// progress is counted per write. Under a speed limit, each chunk read
+// waits for the user's limiter before it is written (see copyChunks).
 // srcIsData says which side is the data connection, so that its errors are
 // told apart from the file system's.
 func copyBuffered(ctx context.Context, t *transfer, dst io.Writer, src io.Reader, srcIsData bool) error {
@@ -354,12 +402,21 @@ func copyBuffered(ctx context.Context, t *transfer, dst io.Writer, src io.Reader
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		want, err := t.budget(ctx, int64(len(buf)))
-		if err != nil {
-			return err
+		want := t.budget(int64(len(buf)))
+		atLimit := want == 0
+		if atLimit {
+			want = 1 // one byte tells the end of the data from more (see atLimit)
 		}
 		n, rerr := src.Read(buf[:want])
 		if n > 0 {
+			if atLimit {
+				if qerr := t.q.Err(); qerr != nil {
+					return qerr
+				}
+			}
+			if err := t.pace(ctx, n); err != nil {
+				return err
+			}
 			w, werr := dst.Write(buf[:n])
 			t.bytes.Add(int64(w))
 			if qerr := t.account(int64(w)); qerr != nil && werr == nil {
