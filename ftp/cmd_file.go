@@ -128,6 +128,11 @@ func (c *conn) cmdRNTO(arg string) error {
 	}
 	want := acl.Rename
 	fi, serr := c.user.FS.Stat(c.ctx, name)
+	if serr != nil && !errors.Is(serr, fs.ErrNotExist) {
+		// A name that cannot be examined (a link leading outside the
+		// tree) is not replaced, as STOR and DELE refuse it.
+		return serr
+	}
 	if serr == nil && !fi.IsDir() {
 		// Replacing a file deletes it.
 		want |= acl.Delete
