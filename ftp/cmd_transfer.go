@@ -134,6 +134,13 @@ func (c *conn) store(arg string, appendMode bool) error {
 			q.End()
 		}
 	}
+	// Before the open: the tree is measured with an overwritten file's
+	// old content, which release then gives back.
+	wrap, release, err := c.limitWriter(path.Dir(virt))
+	if err != nil {
+		endQuota()
+		return err
+	}
 	f, err := vfs.OpenFile(c.ctx, c.user.FS, name, flag, 0o644)
 	if err != nil {
 		endQuota()
@@ -145,12 +152,7 @@ func (c *conn) store(arg string, appendMode bool) error {
 		endQuota()
 		return errReply(StatusFileUnavailable, "File not writable.")
 	}
-	w, release, err := c.limitWriter(virt, fw)
-	if err != nil {
-		f.Close()
-		endQuota()
-		return err
-	}
+	w := wrap(fw)
 	switch {
 	case flag&vfs.O_TRUNC != 0:
 		release(oldSize) // the old content is gone
@@ -160,6 +162,7 @@ func (c *conn) store(arg string, appendMode bool) error {
 	if offset > 0 {
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
 			f.Close()
+			endQuota()
 			return err
 		}
 		// RFC 3659 section 5.3: with a restart marker, APPE MUST act
@@ -167,6 +170,7 @@ func (c *conn) store(arg string, appendMode bool) error {
 		if tr, ok := f.(interface{ Truncate(int64) error }); ok {
 			if err := tr.Truncate(offset); err != nil {
 				f.Close()
+				endQuota()
 				return err
 			}
 		}
@@ -235,6 +239,20 @@ func (c *conn) cmdSTOU(arg string) error {
 	if err := c.allow(path.Join("/", dir), acl.Put); err != nil {
 		return err
 	}
+	// The limits refuse before the file is created.
+	wrap, _, err := c.limitWriter(path.Join("/", dir))
+	if err != nil {
+		return err
+	}
+	q, err := c.beginQuota(quota.Upload, -1)
+	if err != nil {
+		return err
+	}
+	endQuota := func() {
+		if q != nil {
+			q.End()
+		}
+	}
 	var f vfs.File
 	var name string
 	for range 10 {
@@ -247,16 +265,19 @@ func (c *conn) cmdSTOU(arg string) error {
 			break
 		}
 		if !errors.Is(err, fs.ErrExist) {
+			endQuota()
 			return err
 		}
 		f = nil
 	}
 	if f == nil {
+		endQuota()
 		return errReply(StatusFileNameNotAllowed, "Could not create a unique file name.")
 	}
 	w, ok := f.(io.Writer)
 	if !ok {
 		f.Close()
+		endQuota()
 		return errReply(StatusFileUnavailable, "File not writable.")
 	}
 	c.rest = 0
@@ -267,17 +288,7 @@ func (c *conn) cmdSTOU(arg string) error {
 	if path.Dir(virt) != c.cwd {
 		shown = virt
 	}
-	lw, _, err := c.limitWriter(virt, w)
-	if err != nil {
-		f.Close()
-		return err
-	}
-	q, err := c.beginQuota(quota.Upload, -1)
-	if err != nil {
-		f.Close()
-		return err
-	}
-	c.startTransfer("STOU", virt, "FILE: "+shown, q, c.receive(lw, c.typ == typeASCII), func() { f.Close() })
+	c.startTransfer("STOU", virt, "FILE: "+shown, q, c.receive(wrap(w), c.typ == typeASCII), func() { f.Close() })
 	return nil
 }
 

@@ -170,23 +170,27 @@ func (s *Server) dirSizes() *quota.DirSizes {
 	return s.ownDirSizes
 }
 
-// limitWriter wraps an upload's file with the directory size limit of its
-// directory, if any: bytes are reserved as they arrive. It also returns
-// the function that releases bytes of the tree (for an overwrite).
-func (c *conn) limitWriter(virt string, w io.Writer) (io.Writer, func(n int64), error) {
-	key, limit, scan := c.dirLimit(path.Dir(virt))
+// limitWriter prepares the maximum directory size, if any, of an upload
+// into the virtual directory dir. It measures the tree the first time and
+// refuses an upload into a tree already over its size (552). It must run
+// before the file is opened: the measure must see a file that the upload
+// overwrites as it was before O_TRUNC, since release gives its bytes back.
+// wrap wraps the file so that bytes are reserved as they arrive.
+func (c *conn) limitWriter(dir string) (wrap func(io.Writer) io.Writer, release func(n int64), err error) {
+	key, limit, scan := c.dirLimit(dir)
 	if limit <= 0 {
-		return w, func(int64) {}, nil
+		return func(w io.Writer) io.Writer { return w }, func(int64) {}, nil
 	}
 	ds := c.srv.dirSizes()
-	// Refuse up front a tree already full (RFC 959: 552).
+	// Refuse up front a tree already over its size (RFC 959: 552).
 	if err := ds.Reserve(c.ctx, key, limit, scan, 0); err != nil {
 		if errors.Is(err, quota.ErrDirFull) {
 			return nil, nil, quotaReply(err, true)
 		}
 		return nil, nil, err
 	}
-	return ds.Writer(c.ctx, key, limit, scan, w), func(n int64) { ds.Release(key, n) }, nil
+	wrap = func(w io.Writer) io.Writer { return ds.Writer(c.ctx, key, limit, scan, w) }
+	return wrap, func(n int64) { ds.Release(key, n) }, nil
 }
 
 // releaseDir gives back the bytes of a deleted file to its tree's limit.
