@@ -147,9 +147,15 @@ func (c *conn) cmdRNTO(arg string) error {
 			return err
 		}
 	}
-	if err := vfs.Rename(c.ctx, c.user.FS, from, name); err != nil {
+	moved, err := c.reserveMove("/"+from, virt)
+	if err != nil {
 		return err
 	}
+	if err := vfs.Rename(c.ctx, c.user.FS, from, name); err != nil {
+		moved(false)
+		return err
+	}
+	moved(true)
 	return c.reply(StatusFileActionOK, "Rename successful.")
 }
 

@@ -105,6 +105,7 @@ type conn struct {
 	who         atomic.Pointer[string] // the logged-in user, for Sessions
 	hostName    atomic.Pointer[string] // the host's name, for Sessions
 	xferStarted bool                   // the command being run started a transfer
+	releaseConn func()                 // gives the connection's place back (MaxConnections)
 
 	xferMu sync.Mutex // guards xfer
 	xfer   *transfer  // the transfer in flight, nil when none
@@ -185,6 +186,9 @@ func (c *conn) serve() {
 		c.close()
 		c.waitTransfer()
 		c.closeData() // a passive listener prepared and never used
+		if c.releaseConn != nil {
+			c.releaseConn()
+		}
 		if c.user != nil && c.user.Release != nil {
 			c.user.Release() // no transfer can use the user's FS any more
 		}
@@ -211,7 +215,7 @@ func (c *conn) serve() {
 			c.refuse(sentence(limitText(err)))
 			return
 		}
-		defer release()
+		c.releaseConn = release // in the teardown, once the transfer stopped
 	}
 	if c.tls != nil {
 		if err := c.handshake(c.tls); err != nil {

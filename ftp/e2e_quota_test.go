@@ -660,10 +660,10 @@ func TestQuotaMaxDirSize(t *testing.T) {
 	}
 	policy := acl.MustPolicy([]acl.Permission{
 		{Path: "/", Rights: acl.All, Recursive: true},
-		entry("up/"), entry("ow/"), entry("conc/"),
+		entry("up/"), entry("ow/"), entry("conc/"), entry("mv1/"), entry("mv2/"),
 	})
 	qs := newQuotaServer(t, quotaSetup{policy: policy})
-	for _, d := range []string{"up/sub", "ow", "conc"} {
+	for _, d := range []string{"up/sub", "ow", "conc", "mv1", "mv2"} {
 		qs.mkdir(t, d)
 	}
 	data := e2etest.Pattern(limit)
@@ -717,6 +717,19 @@ func TestQuotaMaxDirSize(t *testing.T) {
 		// APPE adds to the file.
 		require.NoError(t, c.Append("ow/y.bin", bytes.NewReader(data[:5000])), "APPE")
 		exact(t, "ow")
+	})
+
+	t.Run("rename", func(t *testing.T) {
+		// RNTO between two limited trees moves the file's bytes from one
+		// to the other, and is refused (552) when they do not fit.
+		require.NoError(t, stor("mv1/a.bin", 60_000), "STOR")
+		require.NoError(t, stor("mv2/b.bin", 60_000), "STOR")
+		full(t, c.Rename("mv1/a.bin", "mv2/a.bin"), "RNTO into a tree without room")
+		assert.EqualValues(t, 60_000, qs.size(t, "mv1/a.bin"), "the refused rename moved nothing")
+		require.NoError(t, c.Delete("mv2/b.bin"), "DELE")
+		require.NoError(t, c.Rename("mv1/a.bin", "mv2/a.bin"), "RNTO into a tree with room")
+		exact(t, "mv1")
+		exact(t, "mv2")
 	})
 
 	t.Run("concurrent", func(t *testing.T) {

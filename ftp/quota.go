@@ -219,3 +219,49 @@ func (c *conn) siteQuota(string) error {
 	}
 	return c.reply(StatusOK, "Quota of "+c.user.Name+":\n"+strings.TrimRight(c.user.Quota.Status().String(), "\n"))
 }
+
+// reserveMove keeps the maximum directory sizes right across a rename
+// from one limited tree to another: a file's bytes are reserved in the
+// target tree first (552 when they do not fit) and given back to the
+// source tree once the rename is done; a directory makes both trees be
+// measured again. done(false) undoes the reservation of a failed rename.
+func (c *conn) reserveMove(fromVirt, toVirt string) (done func(ok bool), err error) {
+	srcKey, srcLimit, _ := c.dirLimit(path.Dir(fromVirt))
+	dstKey, dstLimit, scan := c.dirLimit(path.Dir(toVirt))
+	if srcKey == dstKey || (srcLimit <= 0 && dstLimit <= 0) {
+		return func(bool) {}, nil
+	}
+	_, name, _ := resolvePath("/", fromVirt)
+	fi, err := c.user.FS.Stat(c.ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	ds := c.srv.dirSizes()
+	if fi.IsDir() {
+		return func(ok bool) {
+			if ok {
+				ds.Forget(srcKey)
+				ds.Forget(dstKey)
+			}
+		}, nil
+	}
+	size := fi.Size()
+	if dstLimit > 0 {
+		if err := ds.Reserve(c.ctx, dstKey, dstLimit, scan, size); err != nil {
+			if errors.Is(err, quota.ErrDirFull) {
+				return nil, quotaReply(err, true)
+			}
+			return nil, err
+		}
+	}
+	return func(ok bool) {
+		switch {
+		case !ok && dstLimit > 0:
+			ds.Release(dstKey, size)
+		case ok && srcLimit > 0:
+			if _, tracked := ds.Used(srcKey); tracked {
+				ds.Release(srcKey, size)
+			}
+		}
+	}, nil
+}
