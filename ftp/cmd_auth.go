@@ -72,6 +72,13 @@ func (c *conn) cmdPASS(arg string) error {
 				tm.Stop()
 			}
 		}
+		if lt := c.srv.LoginThrottle; lt != nil {
+			if banned, _ := lt.Banned(c.remote.Addr()); banned {
+				c.reply(StatusServiceNotAvailable, "Too many failed logins from your address; closing control connection.")
+				c.quitting = true
+				return nil
+			}
+		}
 		if c.failures >= c.srv.maxLoginFailures() {
 			c.reply(StatusServiceNotAvailable, "Too many failed logins; closing control connection.")
 			c.quitting = true

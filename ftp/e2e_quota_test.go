@@ -880,16 +880,24 @@ func TestQuotaLoginThrottle(t *testing.T) {
 	fail(t, c, 4*delay)
 	// Without the reset, 5 failures would have banned the address.
 	ftptest.Dial(t, qs.Addr) // requires the 220 greeting
-	fail(t, c, 4*delay)      // MaxDelay; the 4th failure bans
-	code, text := dialRefused(t, "tcp", qs.Addr)
+	// MaxDelay; the 4th failure bans, and the session that caused it is
+	// closed at once.
+	code, _ := c.Cmd("USER " + ftptest.User)
+	require.Equal(t, ftp.StatusNeedPassword, code)
+	start := time.Now()
+	code, text := c.Cmd("PASS wrong")
+	assert.Equal(t, ftp.StatusServiceNotAvailable, code, "the failure that bans: %s", text)
+	assert.GreaterOrEqual(t, time.Since(start), 4*delay, "after MaxDelay")
+	_, _, err := c.ReadErr()
+	assert.Error(t, err, "the banned session is closed")
+	code, text = dialRefused(t, "tcp", qs.Addr)
 	assert.Equal(t, ftp.StatusServiceNotAvailable, code, "a banned address at connect")
 	assert.Equal(t, "Too many failed logins from your address; try again in 1h0m0s.", text)
 	banned, _ := lt.Banned(c.NetConn().LocalAddr().(*net.TCPAddr).AddrPort().Addr())
 	assert.True(t, banned, "the client's address is banned")
 
-	// The session that was open when the ban began goes on; a
-	// successful login does not lift a ban.
-	login(t, c)
+	// A successful login does not lift a ban.
+	lt.Succeeded(c.NetConn().LocalAddr().(*net.TCPAddr).AddrPort().Addr())
 	code, _ = dialRefused(t, "tcp", qs.Addr)
 	assert.Equal(t, ftp.StatusServiceNotAvailable, code, "a login does not lift the ban")
 
