@@ -662,3 +662,57 @@ func TestConcurrentLogins(t *testing.T) {
 	}
 	assertDir(t, filepath.Join(home, "shared", "g"), "the group home")
 }
+
+// lookupSystem is fakeSystem with acl.SystemLookup.
+type lookupSystem struct{ *fakeSystem }
+
+func (l lookupSystem) Lookup(_ context.Context, name string) (*acl.SystemAccount, error) {
+	a, ok := l.accounts[strings.ToLower(name)]
+	if !ok {
+		return nil, errors.New("no account")
+	}
+	return &a.SystemAccount, nil
+}
+
+// TestLoginVerified: a login verified by other means (a one-time password)
+// gets the same session as a password login, without the password; the
+// anonymous user and unknown users get none, and system accounts need
+// SystemLookup.
+func TestLoginVerified(t *testing.T) {
+	home := t.TempDir()
+	sys := &fakeSystem{accounts: map[string]fakeAccount{
+		"eve@example.com": {password: "pw", SystemAccount: acl.SystemAccount{Name: "eve@example.com", Email: "eve@example.com", Domain: "example.com", Home: "/mail/eve"}},
+	}}
+	cfg := acl.SiteConfig{
+		Home: home,
+		Users: []acl.User{
+			{Name: "alice", Password: hashOf(t, "secret"), Home: "alice"},
+			{Name: "anonymous", Type: acl.Anonymous},
+		},
+		Groups: []acl.Group{{Name: "mail", System: true, RestrictTo: "example.com", Home: "$$domain$$"}},
+		System: lookupSystem{sys},
+	}
+	site, err := acl.NewSite(cfg)
+	require.NoError(t, err, "NewSite")
+	ctx := context.Background()
+
+	sess, err := site.LoginVerified(ctx, "alice")
+	require.NoError(t, err, "a local user")
+	assert.Equal(t, filepath.Join(home, "alice"), sess.Home, "the user's home")
+	sess, err = site.LoginVerified(ctx, "eve@example.com")
+	require.NoError(t, err, "a member of a system group")
+	assert.Equal(t, "mail", sess.Group)
+	assert.Equal(t, filepath.Join(home, "example.com"), sess.Home, "$$domain$$ from the looked-up account")
+	assert.Zero(t, sys.calls.Load(), "no password was checked")
+
+	for _, name := range []string{"anonymous", "nobody", "eve@other.org"} {
+		_, err := site.LoginVerified(ctx, name)
+		assert.ErrorIs(t, err, acl.ErrLogin, "%s has no verified login", name)
+	}
+
+	cfg.System = sys // without SystemLookup
+	site, err = acl.NewSite(cfg)
+	require.NoError(t, err, "NewSite")
+	_, err = site.LoginVerified(ctx, "eve@example.com")
+	assert.ErrorIs(t, err, acl.ErrLogin, "system accounts need SystemLookup")
+}

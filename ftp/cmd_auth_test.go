@@ -135,3 +135,21 @@ func TestREINWaitsForTransfer(t *testing.T) {
 	expectCode(t, c, ftp.StatusServiceReady, "REIN")
 	cmdCode(t, c, "TYPE I", ftp.StatusNotLoggedIn)
 }
+
+// TestAuthenticator421Closes: an Authenticator that answers 421 (a site
+// full at login) ends the session, as RFC 959 4.2 defines 421.
+func TestAuthenticator421Closes(t *testing.T) {
+	srv := ftptest.NewServer(t, ftptest.WithServer(func(s *ftp.Server) {
+		s.Auth = ftp.AuthenticatorFunc(func(context.Context, *ftp.LoginInfo) (*ftp.User, error) {
+			return nil, &ftp.Error{Code: ftp.StatusServiceNotAvailable, Msg: "Too many users; try later."}
+		})
+	}))
+	c := ftptest.Dial(t, srv.Addr)
+	code, _ := c.Cmd("USER a")
+	require.Equal(t, ftp.StatusNeedPassword, code)
+	code, text := c.Cmd("PASS b")
+	assert.Equal(t, ftp.StatusServiceNotAvailable, code, "the Authenticator's reply")
+	assert.Equal(t, "Too many users; try later.", text)
+	_, _, err := c.ReadErr()
+	assert.Error(t, err, "the connection is closed after 421")
+}

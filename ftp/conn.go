@@ -175,6 +175,11 @@ func (c *conn) replyErr(err error) {
 		c.log.Debug("command refused", "err", err)
 	}
 	c.reply(code, msg)
+	if code == StatusServiceNotAvailable {
+		// RFC 959 4.2: 421 is "closing control connection"; a plug-in
+		// that answers it (a site full at login, say) ends the session.
+		c.quitting = true
+	}
 }
 
 func (c *conn) serve() {
