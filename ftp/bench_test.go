@@ -166,7 +166,9 @@ func (c *benchConn) close() { c.nc.Close() }
 // drain reads r to its end into a 1 MiB buffer, so that the reading side
 // costs as little as it can, the same for the server and the reference.
 func drain(r io.Reader) (int64, error) {
-	buf := make([]byte, 1<<20)
+	bp := drainBufs.Get().(*[]byte)
+	defer drainBufs.Put(bp)
+	buf := *bp
 	var n int64
 	for {
 		m, err := r.Read(buf)
@@ -179,6 +181,10 @@ func drain(r io.Reader) (int64, error) {
 		}
 	}
 }
+
+// drainBufs keeps the client's 1 MiB buffers: allocating one per small
+// file would cost the client more than the servers it measures.
+var drainBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // source writes size bytes of the pattern to w in 1 MiB writes.
 func source(size int64) func(io.Writer) error {
