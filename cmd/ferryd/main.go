@@ -1,5 +1,15 @@
 // Command ferryd is the Ferry FTP daemon.
 //
+// With a configuration file it serves the sites the file describes (see
+// docs/configuration.md and ferryd.example.toml):
+//
+//	ferryd -config ferryd.toml
+//
+// SIGHUP reads the file again and puts it in force without dropping
+// sessions (a file with errors is refused and the running configuration
+// stays); SIGUSR1 logs the connected sessions; SIGINT and SIGTERM shut
+// down gracefully.
+//
 // Without a configuration file it serves a directory (the current one by
 // default) read-only to anonymous users on 127.0.0.1:2121:
 //
@@ -7,6 +17,7 @@
 //
 // Flags:
 //
+//	-config FILE        serve the sites of FILE; the flags below do not apply
 //	-listen ADDR        address to listen on (default 127.0.0.1:2121)
 //	-root DIR           directory to serve (default .)
 //	-user NAME:PASSWORD a read-write account (repeatable)
@@ -18,12 +29,18 @@
 //	                    also serve implicit FTPS (TLS before the greeting)
 //	-tls-required       refuse logins and transfers without TLS
 //	-tls-client-ca FILE require client certificates issued by these CAs
+//	-debug              log every command and reply (never a password)
 //
-// Explicit FTPS (AUTH TLS) is always offered; without -tls-cert the
-// certificate is a self-signed one made at start, whose fingerprint is
-// printed.
+// Explicit FTPS (AUTH TLS) is always offered; without a certificate the
+// daemon makes a self-signed one at start and prints its fingerprint.
 //
-// SIGINT and SIGTERM shut the server down gracefully.
+// Commands:
+//
+//	ferryd check -config FILE   check FILE and print what it would serve
+//	ferryd sync -config FILE -item NAME | -group NAME | -list
+//	                            run synchronisation items now
+//	ferryd passwd               print the hash of a password, for the file
+//	ferryd skey ...             one-time passwords; see docs/skey.md
 package main
 
 import (
@@ -36,6 +53,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -52,15 +70,34 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		switch args[0] {
 		case "skey":
 			return runSkey(args[1:], stdin, stdout, stderr)
+		case "sync":
+			return runSync(args[1:], stdout, stderr)
+		case "check":
+			return runCheck(args[1:], stdout, stderr)
+		case "passwd":
+			return runPasswd(args[1:], stdin, stdout, stderr)
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := serve(ctx, args, stdout, stderr); err != nil {
-		fmt.Fprintln(stderr, "ferryd:", err)
+		printError(stderr, err)
 		return 1
 	}
 	return 0
+}
+
+// printError prints err, a configuration's errors one per line as
+// file:line: key: message.
+func printError(w io.Writer, err error) {
+	var ce configErrors
+	if errors.As(err, &ce) {
+		for _, e := range ce {
+			fmt.Fprintln(w, e.Error())
+		}
+		return
+	}
+	fmt.Fprintln(w, "ferryd:", err)
 }
 
 // userFlag collects -user NAME:PASSWORD.
@@ -91,6 +128,7 @@ func cutColon(s string) (string, string, bool) {
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("ferryd", flag.ContinueOnError)
 	fl.SetOutput(stderr)
+	configFile := fl.String("config", "", "serve the sites of this TOML `file` (see docs/configuration.md)")
 	listen := fl.String("listen", "127.0.0.1:2121", "`address` to listen on")
 	root := fl.String("root", ".", "`directory` to serve")
 	var users userFlag
@@ -101,6 +139,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tlsOpts.register(fl)
 	if err := fl.Parse(args); err != nil {
 		return err
+	}
+	if fl.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (commands: check, passwd, skey, sync)", fl.Arg(0))
+	}
+	if *configFile != "" {
+		var others []string
+		fl.Visit(func(f *flag.Flag) {
+			if f.Name != "config" && f.Name != "debug" {
+				others = append(others, "-"+f.Name)
+			}
+		})
+		if len(others) > 0 {
+			return fmt.Errorf("%s: the configuration file replaces these flags", strings.Join(others, " "))
+		}
+		d, err := newDaemon(*configFile, stdout, stderr, *debug)
+		if err != nil {
+			return err
+		}
+		return d.run(ctx)
 	}
 	level := slog.LevelInfo
 	if *debug {

@@ -147,15 +147,15 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 	}
 }
 
-// daemon is a ferryd run by a test.
-type daemon struct {
+// flagDaemon is a ferryd run by a test with flags.
+type flagDaemon struct {
 	explicit, implicit string // addresses
 	output             []string
 }
 
 // startDaemon runs ferryd with args plus -listen and -implicit-listen on
 // loopback ports, until the test ends.
-func startDaemon(t *testing.T, args ...string) *daemon {
+func startDaemon(t *testing.T, args ...string) *flagDaemon {
 	t.Helper()
 	root := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(root, "hello.txt"), []byte("hello over TLS"), 0o644))
@@ -173,7 +173,7 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 			t.Error("ferryd did not stop")
 		}
 	})
-	d := &daemon{}
+	d := &flagDaemon{}
 	urlRE := regexp.MustCompile(`(ftps?)://(\S+)`)
 	deadline := time.After(10 * time.Second)
 	for d.explicit == "" || d.implicit == "" {
@@ -199,7 +199,7 @@ func startDaemon(t *testing.T, args ...string) *daemon {
 // dial logs in as alice with jlaffaye/ftp over explicit or implicit FTPS.
 // Its data connections resume the control session through the cache,
 // keyed by ServerName.
-func (d *daemon) dial(t *testing.T, implicit bool, cfg *tls.Config) (*jftp.ServerConn, error) {
+func (d *flagDaemon) dial(t *testing.T, implicit bool, cfg *tls.Config) (*jftp.ServerConn, error) {
 	t.Helper()
 	cfg.ServerName = "127.0.0.1"
 	cfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
