@@ -26,12 +26,20 @@
 // MDTM, MLST, MLSD, REST STREAM, TVFS); RFC 2640 (UTF-8 path names);
 // RFC 2228 and RFC 4217 (AUTH TLS, PBSZ, PROT, CCC; implicit FTPS);
 // RFC 2577's protections; draft-somers-ftp-mfxx (MFMT) and
-// draft-bryan-ftpext-hash (HASH with SHA-256, SHA-512, SHA-1, MD5, CRC32).
+// draft-bryan-ftpext-hash (HASH with SHA-256, SHA-512, SHA-1, MD5, CRC32);
+// RFC 7151 (HOST) for several sites on one address ([HostResolver]).
 //
 // Verbs in the command table that answer 502: SMNT (RFC 959), and ADAT,
 // MIC, CONF and ENC (RFC 2228, which TLS makes unnecessary). TYPE E and
 // TYPE A T/C, MODE B/C and STRU R/P answer 504. LANG (RFC 2640) and the
 // RANG command of the HASH draft are not implemented.
+//
+// Each command and transfer can be logged through an [AccessLogger] (see
+// package ftp/w3c), and [Server.Sessions] lists the connected sessions.
+//
+// The package also holds an FTP client, [Dial] and [Client], built on the
+// same parsers: MLSD or LIST in Unix and DOS forms, EPSV with a PASV
+// fallback, REST, MDTM/MFMT and explicit TLS. Package sync mirrors with it.
 //
 // # Security
 //
