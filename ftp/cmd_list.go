@@ -42,19 +42,8 @@ func (c *conn) list(arg string, format listFormat) error {
 		flags, p = parseListArgs(arg)
 	}
 	all := strings.Contains(flags, "a") || format == formatMLSD
-	virt, name, err := c.resolve(p)
+	virt, name, fi, err := c.statListed(p)
 	if err != nil {
-		return err
-	}
-	fi, err := c.user.FS.Stat(c.ctx, name)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		if err := c.allow(virt, acl.Access); err != nil {
-			return err
-		}
-	} else if err := c.allowIn(virt, acl.List); err != nil {
 		return err
 	}
 	if !fi.IsDir() {
@@ -125,6 +114,29 @@ type emptyDir struct{}
 
 func (emptyDir) ReadDir(int) ([]fs.DirEntry, error) { return nil, io.EOF }
 func (emptyDir) Close() error                       { return nil }
+
+// statListed resolves the path of a listing command (LIST, NLST, MLSD,
+// MLST, STAT) and checks the right it needs: Access in a directory, List
+// in the directory of a file.
+func (c *conn) statListed(arg string) (virt, name string, fi fs.FileInfo, err error) {
+	virt, name, err = c.resolve(arg)
+	if err != nil {
+		return "", "", nil, err
+	}
+	fi, err = c.user.FS.Stat(c.ctx, name)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if fi.IsDir() {
+		err = c.allow(virt, acl.Access)
+	} else {
+		err = c.allowIn(virt, acl.List)
+	}
+	if err != nil {
+		return "", "", nil, err
+	}
+	return virt, name, fi, nil
+}
 
 // cdirFlag marks the "cdir" line of MLSD.
 const cdirFlag listFormat = 0x80
@@ -270,19 +282,8 @@ var permTable = func() (t [2][acl.All + 1]string) {
 // MLST, RFC 3659 section 7: the facts of one object over the control
 // connection.
 func (c *conn) cmdMLST(arg string) error {
-	virt, name, err := c.resolve(arg)
+	virt, _, fi, err := c.statListed(arg)
 	if err != nil {
-		return err
-	}
-	fi, err := c.user.FS.Stat(c.ctx, name)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		if err := c.allow(virt, acl.Access); err != nil {
-			return err
-		}
-	} else if err := c.allowIn(virt, acl.List); err != nil {
 		return err
 	}
 	typ := "file"
@@ -299,19 +300,8 @@ func (c *conn) cmdMLST(arg string) error {
 // control connection, 213 for a file and 212 for a directory.
 func (c *conn) statPath(arg string) error {
 	flags, p := parseListArgs(arg)
-	virt, name, err := c.resolve(p)
+	virt, name, fi, err := c.statListed(p)
 	if err != nil {
-		return err
-	}
-	fi, err := c.user.FS.Stat(c.ctx, name)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		if err := c.allow(virt, acl.Access); err != nil {
-			return err
-		}
-	} else if err := c.allowIn(virt, acl.List); err != nil {
 		return err
 	}
 	now := c.srv.now()

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strings"
 
@@ -298,34 +296,11 @@ func runPasswd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// readPassword reads the first line of stdin; on a terminal it prompts,
-// turns echo off and asks twice.
+// readPassword reads the password to hash; see readSecret.
 func readPassword(stdin io.Reader, stderr io.Writer) (string, error) {
-	r := bufio.NewReader(stdin)
-	tty, ok := stdin.(*os.File)
-	if !ok || !isTerminal(tty) {
-		pass, err := readLine(r)
-		if err != nil && pass == "" {
-			return "", errors.New("no password on standard input")
-		}
-		return pass, err
+	pass, err := readSecret(stdin, stderr, "Password", true)
+	if err != nil && pass == "" {
+		return "", errors.New("no password on standard input")
 	}
-	restore := noEcho(tty, stderr)
-	defer restore()
-	fmt.Fprint(stderr, "Password: ")
-	pass, err := readLine(r)
-	fmt.Fprintln(stderr)
-	if err != nil {
-		return "", err
-	}
-	fmt.Fprint(stderr, "Again: ")
-	again, err := readLine(r)
-	fmt.Fprintln(stderr)
-	if err != nil {
-		return "", err
-	}
-	if again != pass {
-		return "", errors.New("the passwords differ")
-	}
-	return pass, nil
+	return pass, err
 }

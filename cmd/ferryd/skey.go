@@ -150,7 +150,7 @@ func skeyKey(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if _, err := skey.Compute(c.Alg, "", c.Seed, 0); err != nil {
 		return err
 	}
-	pass, err := readPassphrase(stdin, stderr, false)
+	pass, err := readSecret(stdin, stderr, "Pass phrase", false)
 	if err != nil {
 		return err
 	}
@@ -215,7 +215,7 @@ func skeyInit(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 	} else {
-		pass, err := readPassphrase(stdin, stderr, true)
+		pass, err := readSecret(stdin, stderr, "Pass phrase", true)
 		if err != nil {
 			return err
 		}
@@ -311,11 +311,11 @@ func skeyShow(args []string, stdout io.Writer) error {
 	return tw.Flush()
 }
 
-// readPassphrase reads a pass phrase: the first line of stdin, without
-// its line end. When stdin is a terminal it prompts on stderr with echo
-// turned off (by stty, where there is one) and, if confirm is set, asks
-// twice.
-func readPassphrase(stdin io.Reader, stderr io.Writer, confirm bool) (string, error) {
+// readSecret reads a pass phrase or password: the first line of stdin,
+// without its line end. When stdin is a terminal it prompts on stderr with
+// echo turned off (by stty, where there is one) and, if confirm is set,
+// asks twice.
+func readSecret(stdin io.Reader, stderr io.Writer, prompt string, confirm bool) (string, error) {
 	r := bufio.NewReader(stdin)
 	tty, ok := stdin.(*os.File)
 	if !ok || !isTerminal(tty) {
@@ -323,7 +323,7 @@ func readPassphrase(stdin io.Reader, stderr io.Writer, confirm bool) (string, er
 	}
 	restore := noEcho(tty, stderr)
 	defer restore()
-	fmt.Fprint(stderr, "Pass phrase: ")
+	fmt.Fprint(stderr, prompt+": ")
 	pass, err := readLine(r)
 	fmt.Fprintln(stderr)
 	if err != nil || !confirm {
@@ -336,7 +336,7 @@ func readPassphrase(stdin io.Reader, stderr io.Writer, confirm bool) (string, er
 		return "", err
 	}
 	if again != pass {
-		return "", errors.New("the pass phrases differ")
+		return "", fmt.Errorf("the %ss differ", strings.ToLower(prompt))
 	}
 	return pass, nil
 }
