@@ -2,6 +2,7 @@ package ftp_test
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/ftp/ftptest"
+	"github.com/ferryftp/ferry/internal/e2etest"
 	"github.com/ferryftp/ferry/vfs/memfs"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -193,4 +195,153 @@ func TestPassiveListenerEndsWithSession(t *testing.T) {
 	c := ftptest.Dial(t, srv.Addr)
 	c.Login()
 	epsv(c, "at the end")
+}
+
+// epsvPort sends EPSV and returns the announced port (RFC 2428 section 3).
+func epsvPort(t *testing.T, c *ftptest.Conn) int {
+	t.Helper()
+	text := cmdCode(t, c, "EPSV", ftp.StatusExtendedPassiveMode)
+	i, j := strings.Index(text, "(|||"), strings.LastIndex(text, "|)")
+	require.True(t, i >= 0 && j > i, "229 reply %q", text)
+	port, err := strconv.Atoi(text[i+4 : j])
+	require.NoError(t, err, "port in %q", text)
+	return port
+}
+
+// portClosed reports whether nothing listens on port any more; the
+// session may close its listener a moment after its reply.
+func portClosed(port int) bool {
+	return e2etest.Eventually(ioTimeout, func() bool {
+		dc, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), ioTimeout)
+		if err != nil {
+			return true
+		}
+		dc.Close()
+		return false
+	})
+}
+
+// TestPassiveListenerReuse: with PassivePorts zero, a transfer that ended
+// well leaves its passive listener to the session, which announces the
+// same port at its next EPSV or PASV and transfers on it. ABOR, REIN,
+// QUIT, PORT and EPSV ALL close it, and so does a transfer cut short.
+func TestPassiveListenerReuse(t *testing.T) {
+	if e2etest.OpenFDs() < 0 {
+		t.Skip("/proc/self/fd is not readable")
+	}
+	srv := ftptest.NewServer(t)
+	data := []byte(strings.Repeat("reuse\n", 1000))
+	store := func(c *ftptest.Conn, port int, name string) {
+		t.Helper()
+		dc, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), ioTimeout)
+		require.NoError(t, err, "connecting to the announced port %d", port)
+		cmdCode(t, c, "STOR "+name, ftp.StatusFileStatusOK)
+		_, err = dc.Write(data)
+		require.NoError(t, err, "sending the file")
+		dc.Close()
+		expectCode(t, c, ftp.StatusClosingDataConnection, "STOR "+name)
+	}
+	session := func() *ftptest.Conn {
+		c := ftptest.Dial(t, srv.Addr)
+		c.Login()
+		cmdCode(t, c, "TYPE I", ftp.StatusOK)
+		return c
+	}
+
+	fds := e2etest.OpenFDs()
+	c := session()
+	port := epsvPort(t, c)
+	store(c, port, "a.txt")
+	assert.Equal(t, port, epsvPort(t, c), "the next EPSV announces the same port")
+	dc, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), ioTimeout)
+	require.NoError(t, err, "connecting to the port again")
+	cmdCode(t, c, "RETR a.txt", ftp.StatusFileStatusOK)
+	dc.SetReadDeadline(time.Now().Add(ioTimeout))
+	got, err := io.ReadAll(dc)
+	require.NoError(t, err, "reading the file")
+	assert.Equal(t, data, got, "the file comes back on the reused port")
+	dc.Close()
+	expectCode(t, c, ftp.StatusClosingDataConnection, "RETR a.txt")
+	text := cmdCode(t, c, "PASV", ftp.StatusPassiveMode)
+	assert.Contains(t, text, fmt.Sprintf(",%d,%d).", port>>8, port&0xff), "PASV announces the same port")
+	store(c, port, "b.txt")
+	// Both ends of the control connection, and the listener.
+	assert.LessOrEqual(t, e2etest.OpenFDs(), fds+3, "one listener between transfers, no descriptor leaks")
+	c.NetConn().Close()
+
+	// Each way to end it; a transfer first, so that a listener is spare.
+	for _, end := range []string{"ABOR", "REIN", "PORT", "EPSV ALL", "QUIT", "aborted transfer"} {
+		c := session()
+		port := epsvPort(t, c)
+		store(c, port, "c.txt")
+		switch end {
+		case "ABOR":
+			cmdCode(t, c, "ABOR", ftp.StatusClosingDataConnection)
+		case "REIN":
+			cmdCode(t, c, "REIN", ftp.StatusServiceReady)
+		case "PORT":
+			l, p := activeListener(t, "tcp4", "127.0.0.1:0")
+			cmdCode(t, c, fmt.Sprintf("PORT 127,0,0,1,%d,%d", p>>8, p&0xff), ftp.StatusOK)
+			l.Close()
+		case "EPSV ALL":
+			cmdCode(t, c, "EPSV ALL", ftp.StatusOK)
+		case "QUIT":
+			cmdCode(t, c, "QUIT", ftp.StatusClosing)
+		case "aborted transfer":
+			port = epsvPort(t, c)
+			dc, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), ioTimeout)
+			require.NoError(t, err, "connecting to the announced port %d", port)
+			cmdCode(t, c, "STOR d.txt", ftp.StatusFileStatusOK)
+			// RFC 959 4.1.3: 426 for the transfer, then 226 for ABOR.
+			c.Send("ABOR")
+			expectCode(t, c, ftp.StatusTransferAborted, "STOR cut by ABOR")
+			expectCode(t, c, ftp.StatusClosingDataConnection, "ABOR")
+			dc.Close()
+		}
+		assert.True(t, portClosed(port), "%s closes the passive listener", end)
+		c.NetConn().Close()
+	}
+	assert.True(t, e2etest.Eventually(ioTimeout, func() bool { return e2etest.OpenFDs() <= fds }),
+		"the sessions' descriptors are released: %d, before %d", e2etest.OpenFDs(), fds)
+}
+
+// TestPassiveReuseDropsEarlyConnections: a connection made to a reused
+// passive port before PASV or EPSV announces it again is dropped, so it
+// can never be accepted in the place of the client's own.
+func TestPassiveReuseDropsEarlyConnections(t *testing.T) {
+	srv := ftptest.NewServer(t)
+	c := ftptest.Dial(t, srv.Addr)
+	c.Login()
+	cmdCode(t, c, "TYPE I", ftp.StatusOK)
+	addr := func(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+
+	port := epsvPort(t, c)
+	dc, err := net.DialTimeout("tcp", addr(port), ioTimeout)
+	require.NoError(t, err, "data connection")
+	cmdCode(t, c, "STOR f.txt", ftp.StatusFileStatusOK)
+	_, err = dc.Write([]byte("the client's file"))
+	require.NoError(t, err)
+	dc.Close()
+	expectCode(t, c, ftp.StatusClosingDataConnection, "STOR")
+
+	// Between transfers, someone who knows the port connects first.
+	early, err := net.DialTimeout("tcp", addr(port), ioTimeout)
+	require.NoError(t, err, "the early connection reaches the listener's queue")
+	defer early.Close()
+
+	require.Equal(t, port, epsvPort(t, c), "the port is reused")
+	dc, err = net.DialTimeout("tcp", addr(port), ioTimeout)
+	require.NoError(t, err, "the client's data connection")
+	defer dc.Close()
+	cmdCode(t, c, "RETR f.txt", ftp.StatusFileStatusOK)
+	dc.SetReadDeadline(time.Now().Add(ioTimeout))
+	got, err := io.ReadAll(dc)
+	require.NoError(t, err, "reading the file")
+	assert.Equal(t, "the client's file", string(got), "the file goes to the connection made after EPSV")
+	expectCode(t, c, ftp.StatusClosingDataConnection, "RETR")
+
+	early.SetReadDeadline(time.Now().Add(ioTimeout))
+	n, err := early.Read(make([]byte, 64))
+	assert.Zero(t, n, "the early connection received nothing")
+	assert.Error(t, err, "the early connection was closed")
 }

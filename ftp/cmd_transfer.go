@@ -318,5 +318,6 @@ func (c *conn) cmdABOR(string) error {
 	}
 	t.abort()
 	<-t.done
+	c.closeData() // a transfer that ended just before leaves a spare listener
 	return c.reply(StatusClosingDataConnection, "ABOR command successful.")
 }

@@ -107,8 +107,9 @@ type conn struct {
 	xferStarted bool                   // the command being run started a transfer
 	releaseConn func()                 // gives the connection's place back (MaxConnections)
 
-	xferMu sync.Mutex // guards xfer
-	xfer   *transfer  // the transfer in flight, nil when none
+	xferMu sync.Mutex   // guards xfer and spare
+	xfer   *transfer    // the transfer in flight, nil when none
+	spare  *passiveData // a passive listener kept for the next PASV or EPSV; see openPassive
 }
 
 func (s *Server) newConn(nc net.Conn, implicitTLS *tls.Config) *conn {
@@ -425,12 +426,25 @@ func (c *conn) close() {
 	})
 }
 
-// closeData drops a prepared but unused data connection.
+// closeData drops a prepared but unused data connection, and the spare
+// passive listener.
 func (c *conn) closeData() {
 	if c.data != nil {
 		c.data.close()
 		c.data = nil
 	}
+	if p := c.takeSpare(); p != nil {
+		p.close()
+	}
+}
+
+// takeSpare returns the spare passive listener, if any, and leaves none.
+func (c *conn) takeSpare() *passiveData {
+	c.xferMu.Lock()
+	defer c.xferMu.Unlock()
+	p := c.spare
+	c.spare = nil
+	return p
 }
 
 func (c *conn) transferring() bool {

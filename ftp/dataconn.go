@@ -44,6 +44,11 @@ type passiveData struct {
 	l      passiveListener
 	client netip.Addr // the only address accepted: the control client's
 	log    func(msg string, args ...any)
+
+	// reusable says the listener may serve the session's next PASV or
+	// EPSV once a transfer on it ended well (see openPassive): its port
+	// is one of the system's ephemeral range, not of PassivePorts.
+	reusable bool
 }
 
 func (p *passiveData) open(ctx context.Context, timeout time.Duration) (net.Conn, error) {
@@ -158,9 +163,10 @@ func (c *conn) listenPassive() (*passiveData, error) {
 		return nil, err
 	}
 	return &passiveData{
-		l:      l,
-		client: c.remote.Addr(),
-		log:    func(msg string, args ...any) { c.log.Warn(msg, args...) },
+		l:        l,
+		client:   c.remote.Addr(),
+		log:      func(msg string, args ...any) { c.log.Warn(msg, args...) },
+		reusable: pr.First == 0 && pr.Last == 0,
 	}, nil
 }
 

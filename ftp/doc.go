@@ -48,7 +48,8 @@
 // (vfs/osfs) is confined with os.Root, so no symbolic link reaches outside
 // either. PORT and EPRT may only name the control client's own address and
 // a port of 1024 or more (RFC 2577); a passive data connection from any
-// other address than the control client's is closed. Under PROT P a data
+// other address than the control client's is closed, and a reused passive
+// port drops what connected to it before it was announced again. Under PROT P a data
 // connection must resume the control connection's TLS session. TLS 1.2 is
 // the minimum. Command lines are bounded (MaxLineLength); failed logins are
 // delayed and end the session after MaxLoginFailures; PASS arguments never

@@ -108,7 +108,10 @@ type Server struct {
 	AllowCCC bool
 
 	// PassivePorts is the range PASV and EPSV listen in. The zero value
-	// lets the system choose any free port.
+	// takes a random port of the system's ephemeral range, which a
+	// session keeps for its next transfers (connections made to it
+	// between transfers are dropped); a configured range is given back
+	// after each transfer.
 	PassivePorts PortRange
 
 	// PassiveAddress is the IPv4 address announced in 227 replies, for a

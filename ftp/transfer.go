@@ -31,6 +31,11 @@ type transfer struct {
 
 	mu sync.Mutex // guards dc
 	dc net.Conn
+
+	// spare is the passive listener of a transfer that ended well, for
+	// the session to use again; see openPassive. The transfer goroutine
+	// sets it and hands it over under xferMu.
+	spare *passiveData
 }
 
 func (t *transfer) setData(dc net.Conn) {
@@ -111,6 +116,12 @@ func (c *conn) startTransfer(verb, virt, opening string, q *quota.Transfer, fn x
 		al, entry := c.accessEntry(t.verb, t.path, code, sent, received, t.start)
 		c.xferMu.Lock()
 		c.xfer = nil
+		if t.spare != nil {
+			if c.spare != nil {
+				c.spare.close()
+			}
+			c.spare = t.spare
+		}
 		c.conn().SetReadDeadline(time.Now().Add(c.srv.idleTimeout()))
 		c.reply(code, msg)
 		c.xferMu.Unlock()
@@ -141,7 +152,11 @@ func (c *conn) runTransfer(ctx context.Context, t *transfer, ds dataSetup, fn xf
 	if cleanup != nil {
 		defer cleanup()
 	}
-	defer ds.close()
+	defer func() {
+		if t.spare == nil {
+			ds.close()
+		}
+	}()
 	dc, err := ds.open(ctx, c.srv.dataTimeout())
 	if err != nil {
 		if t.aborted.Load() {
@@ -182,6 +197,9 @@ func (c *conn) runTransfer(ctx context.Context, t *transfer, ds dataSetup, fn xf
 		return StatusTransferAborted, "Data connection timed out; transfer aborted."
 	case err == nil:
 		c.log.Debug("transfer complete", "verb", t.verb, "path", t.path, "bytes", t.bytes.Load())
+		if p, ok := ds.(*passiveData); ok && p.reusable && ctx.Err() == nil {
+			t.spare = p // never after an abort, a timeout or an error
+		}
 		return StatusClosingDataConnection, "Transfer complete."
 	case isQuotaError(err):
 		c.log.Info("transfer stopped at a limit", "verb", t.verb, "path", t.path, "err", err)
