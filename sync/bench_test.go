@@ -20,7 +20,7 @@ import (
 // nothing changed, which must take under two seconds. It writes over a
 // gigabyte per iteration, so it does not run in short mode:
 //
-//	go test -run XXX -bench Mirror -benchtime 1x ./sync/
+//	go test -run '^$' -bench Mirror -benchtime 1x ./sync/
 func BenchmarkMirror(b *testing.B) {
 	if testing.Short() {
 		b.Skip("mirrors 1 GiB per iteration")
