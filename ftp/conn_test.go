@@ -8,12 +8,12 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/ferryftp/ferry/internal/leaktest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -22,35 +22,7 @@ import (
 // share this binary) and then checks that no goroutine outlives them: every
 // connection, transfer, watchdog and listener goroutine must have ended
 // once the servers of the tests are shut down.
-func TestMain(m *testing.M) {
-	base := runtime.NumGoroutine()
-	code := m.Run()
-	if code == 0 {
-		if err := waitGoroutines(base, 10*time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// waitGoroutines waits, up to limit, for the number of goroutines to come
-// back to base, and otherwise reports the stacks of those still running.
-func waitGoroutines(base int, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for runtime.NumGoroutine() > base {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			return fmt.Errorf("goroutine leak: %d goroutines after the tests, %d before:\n%s",
-				runtime.NumGoroutine(), base, buf)
-		}
-		<-tick.C
-	}
-	return nil
-}
+func TestMain(m *testing.M) { leaktest.Main(m) }
 
 // fakeListener hands out the connections a test puts in conns, with the
 // deadline semantics of a *net.TCPListener.
