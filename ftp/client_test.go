@@ -423,7 +423,7 @@ func TestClientOldServer(t *testing.T) {
 				}
 				return "550 no\r\n"
 			}
-			return "502 not implemented\r\n"
+			return "502 Command not supported here.\r\n"
 		})
 	ctx := context.Background()
 	c, err := ftp.Dial(ctx, srv.l.Addr().String(), ftp.WithTimeout(10*time.Second), ftp.WithClientLogger(slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug}))))

@@ -110,7 +110,7 @@ type noResume struct{ ferrysync.Endpoint }
 
 func (n noResume) Write(ctx context.Context, name string, off int64, r io.Reader) (int64, error) {
 	if off > 0 {
-		return 0, &ftp.Error{Code: ftp.StatusNotImplemented, Msg: "REST not implemented."}
+		return 0, &ftp.Error{Code: ftp.StatusNotImplemented, Msg: "REST is not supported by this server."}
 	}
 	return n.Endpoint.Write(ctx, name, off, r)
 }
