@@ -99,18 +99,10 @@ type rawLister struct {
 }
 
 func (r *rawLister) list(buf []byte) (listTiming, error) {
-	errc := make(chan error, 1)
-	go func() {
-		tc, err := r.l.AcceptTCP()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer tc.Close()
+	errc := serveOnce(r.l, func(tc *net.TCPConn) error {
 		f, err := os.Open(r.dir)
 		if err != nil {
-			errc <- err
-			return
+			return err
 		}
 		defer f.Close()
 		bw := bufio.NewWriterSize(tc, 32<<10)
@@ -131,15 +123,13 @@ func (r *rawLister) list(buf []byte) (listTiming, error) {
 				bw.Write(line)
 			}
 			if err == io.EOF {
-				break
+				return bw.Flush()
 			}
 			if err != nil {
-				errc <- err
-				return
+				return err
 			}
 		}
-		errc <- bw.Flush()
-	}()
+	})
 	start := time.Now()
 	dc, err := net.Dial("tcp", r.l.Addr().String())
 	if err != nil {

@@ -250,24 +250,51 @@ func newRawSendfile(b *testing.B, name string) *rawSendfile {
 	return &rawSendfile{l: l, name: name}
 }
 
-func (r *rawSendfile) copy() (int64, error) {
+// benchLogin dials addr, logs in and sets TYPE I; the connection closes
+// with the benchmark.
+func benchLogin(b *testing.B, addr string) *benchConn {
+	b.Helper()
+	c, err := benchDial(addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(c.close)
+	if err := c.login(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.cmd("TYPE I", ftp.StatusOK); err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// serveOnce accepts one connection on l in a new goroutine, runs serve on
+// it and closes it; the channel gets serve's error. The raw references
+// are built on it.
+func serveOnce(l *net.TCPListener, serve func(tc *net.TCPConn) error) <-chan error {
 	errc := make(chan error, 1)
 	go func() {
-		tc, err := r.l.AcceptTCP()
+		tc, err := l.AcceptTCP()
 		if err != nil {
 			errc <- err
 			return
 		}
 		defer tc.Close()
+		errc <- serve(tc)
+	}()
+	return errc
+}
+
+func (r *rawSendfile) copy() (int64, error) {
+	errc := serveOnce(r.l, func(tc *net.TCPConn) error {
 		f, err := os.Open(r.name)
 		if err != nil {
-			errc <- err
-			return
+			return err
 		}
 		defer f.Close()
 		_, err = io.Copy(tc, f)
-		errc <- err
-	}()
+		return err
+	})
 	dc, err := net.Dial("tcp", r.l.Addr().String())
 	if err != nil {
 		return 0, err
@@ -294,22 +321,14 @@ func newRawReceive(b *testing.B, name string) *rawReceive {
 }
 
 func (r *rawReceive) copy(size int64) error {
-	errc := make(chan error, 1)
-	go func() {
-		tc, err := r.l.AcceptTCP()
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer tc.Close()
+	errc := serveOnce(r.l, func(tc *net.TCPConn) error {
 		f, err := os.Create(r.name)
 		if err != nil {
-			errc <- err
-			return
+			return err
 		}
 		_, err = io.Copy(f, tc)
-		errc <- errors.Join(err, f.Close())
-	}()
+		return errors.Join(err, f.Close())
+	})
 	dc, err := net.Dial("tcp", r.l.Addr().String())
 	if err != nil {
 		return err
@@ -331,17 +350,7 @@ func BenchmarkRETR1GiB(b *testing.B) {
 	srv := benchServer(b)
 	writeBigFile(b, srv.Path("big.bin"), size)
 	raw := newRawSendfile(b, srv.Path("big.bin"))
-	c, err := benchDial(srv.Addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.close()
-	if err := c.login(); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := c.cmd("TYPE I", ftp.StatusOK); err != nil {
-		b.Fatal(err)
-	}
+	c := benchLogin(b, srv.Addr)
 	b.SetBytes(size)
 	var rawTime time.Duration
 	reference := func() {
@@ -381,17 +390,7 @@ func BenchmarkSTOR1GiB(b *testing.B) {
 	const size = 1 << 30
 	srv := benchServer(b)
 	raw := newRawReceive(b, filepath.Join(b.TempDir(), "raw.bin"))
-	c, err := benchDial(srv.Addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.close()
-	if err := c.login(); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := c.cmd("TYPE I", ftp.StatusOK); err != nil {
-		b.Fatal(err)
-	}
+	c := benchLogin(b, srv.Addr)
 	b.SetBytes(size)
 	var rawTime time.Duration
 	reference := func() {
