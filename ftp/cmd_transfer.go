@@ -129,27 +129,22 @@ func (c *conn) store(arg string, appendMode bool) error {
 	if err != nil {
 		return err
 	}
-	endQuota := func() {
-		if q != nil {
-			q.End()
-		}
-	}
 	// Before the open: the tree is measured with an overwritten file's
 	// old content, which release then gives back.
 	wrap, release, err := c.limitWriter(path.Dir(virt))
 	if err != nil {
-		endQuota()
+		q.End()
 		return err
 	}
 	f, err := vfs.OpenFile(c.ctx, c.user.FS, name, flag, 0o644)
 	if err != nil {
-		endQuota()
+		q.End()
 		return err
 	}
 	fw, ok := f.(io.Writer)
 	if !ok {
 		f.Close()
-		endQuota()
+		q.End()
 		return errReply(StatusFileUnavailable, "File not writable.")
 	}
 	w := wrap(fw)
@@ -162,7 +157,7 @@ func (c *conn) store(arg string, appendMode bool) error {
 	if offset > 0 {
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
 			f.Close()
-			endQuota()
+			q.End()
 			return err
 		}
 		// RFC 3659 section 5.3: with a restart marker, APPE MUST act
@@ -170,7 +165,7 @@ func (c *conn) store(arg string, appendMode bool) error {
 		if tr, ok := f.(interface{ Truncate(int64) error }); ok {
 			if err := tr.Truncate(offset); err != nil {
 				f.Close()
-				endQuota()
+				q.End()
 				return err
 			}
 		}
@@ -248,11 +243,6 @@ func (c *conn) cmdSTOU(arg string) error {
 	if err != nil {
 		return err
 	}
-	endQuota := func() {
-		if q != nil {
-			q.End()
-		}
-	}
 	var f vfs.File
 	var name string
 	for range 10 {
@@ -265,19 +255,19 @@ func (c *conn) cmdSTOU(arg string) error {
 			break
 		}
 		if !errors.Is(err, fs.ErrExist) {
-			endQuota()
+			q.End()
 			return err
 		}
 		f = nil
 	}
 	if f == nil {
-		endQuota()
+		q.End()
 		return errReply(StatusFileNameNotAllowed, "Could not create a unique file name.")
 	}
 	w, ok := f.(io.Writer)
 	if !ok {
 		f.Close()
-		endQuota()
+		q.End()
 		return errReply(StatusFileUnavailable, "File not writable.")
 	}
 	c.rest = 0

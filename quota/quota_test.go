@@ -164,3 +164,10 @@ func TestBurstFor(t *testing.T) {
 		assert.LessOrEqual(t, float64(b), 0.025*10*float64(tt.rate)+1, "burst of %d B/s is small enough for 5%% accuracy", tt.rate)
 	}
 }
+
+// TestNilTransferEnd: End on the nil Transfer of a user without a quota
+// does nothing, so callers end every transfer the same way.
+func TestNilTransferEnd(t *testing.T) {
+	var tr *Transfer
+	assert.NotPanics(t, tr.End, "End on a nil Transfer")
+}

@@ -138,9 +138,9 @@ func (t *Transfer) Add(n int64) error {
 
 // End ends the transfer and schedules a save of the counters, at most one
 // per second (see [Manager.Flush]). It may be called more than once; only
-// the first call counts.
+// the first call counts. On a nil Transfer (no quota) it does nothing.
 func (t *Transfer) End() {
-	if t.ended.Swap(true) {
+	if t == nil || t.ended.Swap(true) {
 		return
 	}
 	t.u.m.saveSoon()
