@@ -59,6 +59,9 @@ func (c *conn) cmdRETR(arg string) error {
 	ascii := c.typ == typeASCII
 	opening := "Opening " + c.typ.modeName() + " mode data connection for " + path.Base(virt) +
 		" (" + strconv.FormatInt(fi.Size()-offset, 10) + " bytes)."
+	if c.quickRETR(virt, f, fi.Size()-offset, opening, q) {
+		return nil
+	}
 	c.startTransfer("RETR", virt, opening, q, func(ctx context.Context, t *transfer, dc net.Conn) error {
 		if ascii {
 			bw := bufio.NewWriterSize(dc, 64<<10)

@@ -109,6 +109,21 @@ func (a *activeData) open(ctx context.Context, timeout time.Duration) (net.Conn,
 
 func (a *activeData) close() {}
 
+// openedData is a data connection already open, or the error of opening
+// it.
+type openedData struct {
+	nc  net.Conn
+	err error
+}
+
+func (o *openedData) open(context.Context, time.Duration) (net.Conn, error) { return o.nc, o.err }
+
+func (o *openedData) close() {
+	if o.nc != nil {
+		o.nc.Close()
+	}
+}
+
 // listenPassive opens the passive listener on the control connection's
 // local address, in the configured port range.
 func (c *conn) listenPassive() (*passiveData, error) {

@@ -164,6 +164,20 @@ func (w *replyWriter) reply(code int, text string) error {
 	return w.writeLocked(b)
 }
 
+// replies writes two replies in one write: the preliminary and the final
+// reply of a transfer that is already over (see quickRETR).
+func (w *replyWriter) replies(code1 int, text1 string, code2 int, text2 string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.err != nil {
+		return w.err
+	}
+	w.last = code2
+	b := appendReply(nil, code1, text1)
+	b = appendReply(b, code2, text2)
+	return w.writeLocked(b)
+}
+
 func (w *replyWriter) writeLocked(b []byte) error {
 	if w.timeout > 0 {
 		w.nc.SetWriteDeadline(time.Now().Add(w.timeout))
