@@ -7,4 +7,4 @@ import "os"
 // openNonblock is zero where FIFOs do not block an open.
 const openNonblock = 0
 
-func clearNonblock(*os.File) error { return nil }
+func clearNonblock(*os.File, int) error { return nil }

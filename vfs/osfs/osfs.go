@@ -205,7 +205,7 @@ func (fsys *FS) open(ctx context.Context, op, name string, flag int, perm fs.Fil
 	}
 	switch {
 	case fi.Mode().IsRegular():
-		if err := clearNonblock(f); err != nil {
+		if err := clearNonblock(f, flag); err != nil {
 			f.Close()
 			return nil, fsys.pathErr(op, name, err)
 		}

@@ -44,21 +44,35 @@ func TestFIFORefused(t *testing.T) {
 }
 
 // TestOpenedFileBlocking checks that a regular file is handed out in
-// blocking mode, as any *os.File from os.Open would be.
+// blocking mode, as any *os.File from os.Open would be, with the status
+// flags it was opened with.
 func TestOpenedFileBlocking(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644), "WriteFile")
 	fsys := newFS(t, dir)
-	f, err := fsys.Open(t.Context(), "f")
-	require.NoError(t, err, "Open")
-	defer f.Close()
-	rc, err := f.(*os.File).SyscallConn()
-	require.NoError(t, err, "SyscallConn")
-	var flags uintptr
-	var errno syscall.Errno
-	require.NoError(t, rc.Control(func(fd uintptr) {
-		flags, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
-	}), "Control")
-	require.Zero(t, errno, "fcntl(F_GETFL)")
-	assert.Zero(t, flags&syscall.O_NONBLOCK, "the file should not be left non-blocking")
+	for _, tc := range []struct {
+		name   string
+		flag   int
+		append bool
+	}{
+		{"read", vfs.O_RDONLY, false},
+		{"write", vfs.O_WRONLY | vfs.O_TRUNC, false},
+		{"append", vfs.O_WRONLY | vfs.O_APPEND, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := fsys.OpenFile(t.Context(), "f", tc.flag, 0)
+			require.NoError(t, err, "OpenFile")
+			defer f.Close()
+			rc, err := f.(*os.File).SyscallConn()
+			require.NoError(t, err, "SyscallConn")
+			var flags uintptr
+			var errno syscall.Errno
+			require.NoError(t, rc.Control(func(fd uintptr) {
+				flags, _, errno = syscall.Syscall(syscall.SYS_FCNTL, fd, syscall.F_GETFL, 0)
+			}), "Control")
+			require.Zero(t, errno, "fcntl(F_GETFL)")
+			assert.Zero(t, flags&syscall.O_NONBLOCK, "the file should not be left non-blocking")
+			assert.Equal(t, tc.append, flags&syscall.O_APPEND != 0, "O_APPEND")
+		})
+	}
 }
