@@ -3,8 +3,10 @@ package ftp_test
 import (
 	"bytes"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +22,7 @@ import (
 // from the command loop, its 150 and 226 written after the data (see
 // quickRETR). These tests hold it to what the ordinary path does.
 
-func quickServer(t *testing.T, files map[string][]byte) *ftptest.Conn {
+func quickServer(t *testing.T, files map[string][]byte, opts ...ftptest.Option) *ftptest.Conn {
 	t.Helper()
 	dir := t.TempDir()
 	for name, data := range files {
@@ -28,7 +30,7 @@ func quickServer(t *testing.T, files map[string][]byte) *ftptest.Conn {
 	}
 	fsys, err := osfs.New(dir)
 	require.NoError(t, err, "osfs.New")
-	srv := ftptest.NewServer(t, ftptest.WithFS(fsys))
+	srv := ftptest.NewServer(t, append([]ftptest.Option{ftptest.WithFS(fsys)}, opts...)...)
 	c := ftptest.Dial(t, srv.Addr)
 	c.Login()
 	cmdCode(t, c, "TYPE I", ftp.StatusOK)
@@ -78,4 +80,46 @@ func TestQuickRETRMissing(t *testing.T) {
 	c.Passive()
 	cmdCode(t, c, "RETR nope", ftp.StatusFileUnavailable)
 	cmdCode(t, c, "SIZE nope", ftp.StatusFileUnavailable)
+}
+
+// TestQuickRETRReset: a data connection the client reset before RETR gets
+// 150 and 426, and the session goes on.
+func TestQuickRETRReset(t *testing.T) {
+	c := quickServer(t, map[string][]byte{"f": e2etest.Pattern(4 << 10)})
+	dc := c.Passive()
+	tc := dc.(*net.TCPConn)
+	require.NoError(t, tc.SetLinger(0), "SetLinger")
+	require.NoError(t, tc.Close(), "closing with a reset")
+	cmdCode(t, c, "RETR f", ftp.StatusFileStatusOK)
+	expectCode(t, c, ftp.StatusTransferAborted, "RETR over a reset connection")
+	got := retrOpen(t, c, "f")
+	assert.Len(t, got, 4<<10, "the next RETR")
+}
+
+// TestQuickRETRAccessLog: the fast path logs its transfer as the ordinary
+// one does.
+func TestQuickRETRAccessLog(t *testing.T) {
+	var mu sync.Mutex
+	var entries []ftp.LogEntry
+	logger := ftp.AccessLoggerFunc(func(e *ftp.LogEntry) {
+		mu.Lock()
+		entries = append(entries, *e)
+		mu.Unlock()
+	})
+	c := quickServer(t, map[string][]byte{"f": e2etest.Pattern(1000)},
+		ftptest.WithServer(func(s *ftp.Server) { s.AccessLog = logger }))
+	retrOpen(t, c, "f")
+	cmdCode(t, c, "NOOP", ftp.StatusOK)
+	mu.Lock()
+	defer mu.Unlock()
+	var retr []ftp.LogEntry
+	for _, e := range entries {
+		if e.Method == "RETR" {
+			retr = append(retr, e)
+		}
+	}
+	require.Len(t, retr, 1, "RETR entries in %+v", entries)
+	assert.Equal(t, ftp.StatusClosingDataConnection, retr[0].Status, "status")
+	assert.Equal(t, int64(1000), retr[0].Sent, "bytes sent")
+	assert.Equal(t, "/f", retr[0].URI, "URI")
 }
