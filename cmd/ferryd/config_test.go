@@ -452,6 +452,55 @@ mode = "two-way"
 			`f.toml:29: sync.item.source: missing: [sync.item.source] with type = "ftp" or "local"`,
 			`f.toml:29: sync.item.destination: missing: [sync.item.destination] with type = "ftp" or "local"`,
 		},
+	}, {
+		name: "missing and repeated names",
+		toml: `[[site]]
+name = "a"
+home = "h"
+
+[[site.group]]
+name = "staff"
+
+[[site.group]]
+name = "Staff"
+
+[[site.group]]
+description = "no name"
+
+[[site.user]]
+password = "x"
+
+[[site]]
+name = "A"
+home = "h"
+
+[[sync.group]]
+name = "n"
+
+[[sync.group]]
+name = "N"
+
+[[sync.item]]
+name = "n"
+
+[[sync.item]]
+name = "y"
+
+[[sync.item]]
+name = "Y"
+`,
+		want: []string{
+			`f.toml:9: site.group.name: group "Staff" is already defined on line 6`,
+			`f.toml:11: site.group.name: missing`,
+			`f.toml:14: site.user.name: missing`,
+			`f.toml:18: site.name: site "A" is already defined on line 2`,
+			`f.toml:25: sync.group.name: sync group "N" is already defined on line 22`,
+			`f.toml:28: sync.item.name: "n" is also the name of a sync group`,
+			`f.toml:30: sync.item.mode: missing: one-way-simple, one-way-clone or two-way`,
+			`f.toml:30: sync.item.source: missing: [sync.item.source] with type = "ftp" or "local"`,
+			`f.toml:30: sync.item.destination: missing: [sync.item.destination] with type = "ftp" or "local"`,
+			`f.toml:34: sync.item.name: sync item "Y" is already defined on line 31`,
+		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, errorLines(t, dir, tc.toml))

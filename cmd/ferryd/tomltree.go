@@ -126,6 +126,24 @@ func (p *position) errorf(l *errList, key, format string, args ...any) {
 	l.add(p.file, p.lineOf(key), p.keyPath(key), format, args...)
 }
 
+// uniqueName records the table at p in seen as the one that defines name,
+// compared without case. A missing name, or one defined before, is
+// reported at p's key "name" and false returned; kind names the thing in
+// the message ("user %q is already defined on line 6").
+func uniqueName(e *errList, seen map[string]*position, p *position, kind, name string) bool {
+	key := strings.ToLower(name)
+	switch prev := seen[key]; {
+	case name == "":
+		p.errorf(e, "name", "missing")
+		return false
+	case prev != nil:
+		p.errorf(e, "name", "%s %q is already defined on line %d", kind, name, prev.lineOf("name"))
+		return false
+	}
+	seen[key] = p
+	return true
+}
+
 // positioner is a struct that embeds position.
 type positioner interface{ setPosition(position) }
 

@@ -170,17 +170,12 @@ func parseConfig(shown, dir string, data []byte) (*config, error) {
 	if len(fc.Sites) == 0 && !fc.has("site") {
 		errs.add(shown, 0, "site", "no [[site]] configured")
 	}
-	names := map[string]*siteConfig{}
+	names := map[string]*position{}
 	for _, sc := range fc.Sites {
 		s := v.site(sc)
-		if s == nil {
+		if s == nil || !uniqueName(&errs, names, &sc.position, "site", s.name) {
 			continue
 		}
-		if prev := names[strings.ToLower(s.name)]; prev != nil {
-			sc.errorf(&errs, "name", "site %q is already defined on line %d", s.name, prev.lineOf("name"))
-			continue
-		}
-		names[strings.ToLower(s.name)] = sc
 		v.cfg.sites = append(v.cfg.sites, s)
 	}
 	v.endpoints()

@@ -106,40 +106,27 @@ func (v *validator) syncItems(sc *syncConfig) *syncSpec {
 	e := v.errs
 	spec := &syncSpec{}
 	groups := map[string]*syncGroupSpec{}
-	groupCfg := map[string]*syncGroupConfig{}
+	groupNames := map[string]*position{}
 	for _, gc := range sc.Groups {
-		key := strings.ToLower(gc.Name)
-		switch {
-		case gc.Name == "":
-			gc.errorf(e, "name", "missing")
-			continue
-		case groupCfg[key] != nil:
-			gc.errorf(e, "name", "sync group %q is already defined on line %d", gc.Name, groupCfg[key].lineOf("name"))
+		if !uniqueName(e, groupNames, &gc.position, "sync group", gc.Name) {
 			continue
 		}
-		groupCfg[key] = gc
 		g := &syncGroupSpec{name: gc.Name, description: gc.Description}
-		groups[key] = g
+		groups[strings.ToLower(gc.Name)] = g
 		spec.groups = append(spec.groups, g)
 	}
-	names := map[string]*syncItemConfig{}
+	names := map[string]*position{}
 	for _, ic := range sc.Items {
-		key := strings.ToLower(ic.Name)
 		switch {
-		case ic.Name == "":
-			ic.errorf(e, "name", "missing")
-			continue
 		case strings.ContainsFunc(ic.Name, isBlankOrControl) || strings.ContainsAny(ic.Name, `/\`):
 			ic.errorf(e, "name", "%q has blanks, slashes or control characters", ic.Name)
 			continue
-		case names[key] != nil:
-			ic.errorf(e, "name", "sync item %q is already defined on line %d", ic.Name, names[key].lineOf("name"))
-			continue
-		case groups[key] != nil:
+		case groups[strings.ToLower(ic.Name)] != nil:
 			ic.errorf(e, "name", "%q is also the name of a sync group", ic.Name)
 			continue
+		case !uniqueName(e, names, &ic.position, "sync item", ic.Name):
+			continue
 		}
-		names[key] = ic
 		if it := v.syncItem(ic, groups); it != nil {
 			spec.items = append(spec.items, it)
 		}

@@ -32,22 +32,16 @@ func (v *validator) policy(s *siteSpec) {
 
 	// Groups, in order: the first system group that admits an account
 	// is its group.
-	groups := map[string]*groupConfig{}
+	groups := map[string]*position{}
 	groupOpts := map[string]acl.Options{}
 	groupPerms := map[string][]*permConfig{}
 	memberOf := map[string]*groupConfig{}
 	var aclGroups []acl.Group
 	for _, gc := range sc.Groups {
-		key := strings.ToLower(gc.Name)
-		switch {
-		case gc.Name == "":
-			gc.errorf(e, "name", "missing")
-			continue
-		case groups[key] != nil:
-			gc.errorf(e, "name", "group %q is already defined on line %d", gc.Name, groups[key].lineOf("name"))
+		if !uniqueName(e, groups, &gc.position, "group", gc.Name) {
 			continue
 		}
-		groups[key] = gc
+		key := strings.ToLower(gc.Name)
 		if err := checkVars(gc.Home); err != nil {
 			gc.errorf(e, "home", "%v", err)
 		} else {
@@ -91,21 +85,16 @@ func (v *validator) policy(s *siteSpec) {
 	}
 
 	var aclUsers []acl.User
-	defined := map[string]*userConfig{}
+	defined := map[string]*position{}
 	for _, uc := range sc.Users {
-		key := strings.ToLower(uc.Name)
-		switch {
-		case uc.Name == "":
-			uc.errorf(e, "name", "missing")
-			continue
-		case strings.ContainsFunc(uc.Name, isBlankOrControl):
+		if strings.ContainsFunc(uc.Name, isBlankOrControl) {
 			uc.errorf(e, "name", "%q has blanks or control characters", uc.Name)
 			continue
-		case defined[key] != nil:
-			uc.errorf(e, "name", "user %q is already defined on line %d", uc.Name, defined[key].lineOf("name"))
+		}
+		if !uniqueName(e, defined, &uc.position, "user", uc.Name) {
 			continue
 		}
-		defined[key] = uc
+		key := strings.ToLower(uc.Name)
 		t, err := acl.ParseUserType(uc.Type)
 		if err != nil {
 			uc.errorf(e, "type", "%q is not local, system or anonymous", uc.Type)
