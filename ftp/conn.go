@@ -161,6 +161,27 @@ func (c *conn) reply(code int, text string) error {
 	return c.w.reply(code, text)
 }
 
+// replies sends the preliminary and the final reply of a transfer that is
+// already over in one write (see quickRETR).
+func (c *conn) replies(code1 int, text1 string, code2 int, text2 string) error {
+	if c.srv.Trace {
+		c.log.Debug("reply", "code", code1, "text", text1)
+		c.log.Debug("reply", "code", code2, "text", text2)
+	}
+	return c.w.replies(code1, text1, code2, text2)
+}
+
+// keepSpare makes p, the passive listener of a transfer that ended well,
+// the session's spare for its next PASV or EPSV (see openPassive).
+func (c *conn) keepSpare(p *passiveData) {
+	c.xferMu.Lock()
+	defer c.xferMu.Unlock()
+	if c.spare != nil {
+		c.spare.close()
+	}
+	c.spare = p
+}
+
 // replyf formats the reply text.
 func (c *conn) replyf(code int, format string, args ...any) error {
 	return c.reply(code, fmt.Sprintf(format, args...))

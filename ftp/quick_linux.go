@@ -83,29 +83,15 @@ func (c *conn) quickRETR(virt string, f any, n int64, opening string, q *quota.T
 	} else {
 		c.log.Debug("transfer complete", "verb", "RETR", "path", virt, "bytes", sent)
 		code, msg = StatusClosingDataConnection, "Transfer complete."
-		// The listener served a transfer that ended well: the session
-		// keeps it for its next PASV or EPSV, as runTransfer does.
-		c.xferMu.Lock()
-		if c.spare != nil {
-			c.spare.close()
-		}
-		c.spare = p
-		c.xferMu.Unlock()
+		c.keepSpare(p)
 	}
 	if q != nil {
 		q.Add(sent) // within Remaining, checked above
 		q.End()
 	}
 	file.Close()
-	if c.srv.Trace {
-		c.log.Debug("reply", "code", StatusFileStatusOK, "text", opening)
-		c.log.Debug("reply", "code", code, "text", msg)
-	}
-	al, entry := c.accessEntry("RETR", virt, code, sent, 0, start)
-	c.w.replies(StatusFileStatusOK, opening, code, msg)
-	if al != nil {
-		al.LogAccess(entry)
-	}
+	c.replies(StatusFileStatusOK, opening, code, msg)
+	c.logAccess("RETR", virt, code, sent, 0, start)
 	return true
 }
 

@@ -153,28 +153,24 @@ func (w *replyWriter) setConn(nc net.Conn) {
 // with a digit are indented by one space so no client mistakes them for the
 // last line.
 func (w *replyWriter) reply(code int, text string) error {
+	return w.write(code, appendReply(nil, code, text))
+}
+
+// replies writes two replies in one write: the preliminary and the final
+// reply of a transfer that is already over (see quickRETR).
+func (w *replyWriter) replies(code1 int, text1 string, code2 int, text2 string) error {
+	b := appendReply(nil, code1, text1)
+	return w.write(code2, appendReply(b, code2, text2))
+}
+
+// write writes formatted replies, the last of them with code.
+func (w *replyWriter) write(code int, b []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.err != nil {
 		return w.err
 	}
 	w.last = code
-	var b []byte
-	b = appendReply(b, code, text)
-	return w.writeLocked(b)
-}
-
-// replies writes two replies in one write: the preliminary and the final
-// reply of a transfer that is already over (see quickRETR).
-func (w *replyWriter) replies(code1 int, text1 string, code2 int, text2 string) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.err != nil {
-		return w.err
-	}
-	w.last = code2
-	b := appendReply(nil, code1, text1)
-	b = appendReply(b, code2, text2)
 	return w.writeLocked(b)
 }
 
