@@ -120,14 +120,7 @@ func TestUserHome(t *testing.T) {
 }
 
 func TestREINWaitsForTransfer(t *testing.T) {
-	m := memfs.New()
-	sparseFile(t, m, "big", 4<<20)
-	srv := ftptest.NewServer(t, ftptest.WithFS(m))
-	c := ftptest.Dial(t, srv.Addr)
-	c.Login()
-	cmdCode(t, c, "TYPE I", ftp.StatusOK)
-	dc := c.Passive()
-	cmdCode(t, c, "RETR big", ftp.StatusFileStatusOK)
+	_, c, dc := retrInFlight(t, 4<<20)
 	// RFC 959 4.1.1: REIN lets the transfer in progress complete.
 	c.Send("REIN")
 	assert.Len(t, readData(t, dc), 4<<20, "the transfer completes")

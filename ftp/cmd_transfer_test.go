@@ -25,8 +25,15 @@ import (
 // not read: it stays in flight until something ends it.
 func bigTransfer(t *testing.T, opts ...ftptest.Option) (*ftptest.Server, *ftptest.Conn, net.Conn) {
 	t.Helper()
+	return retrInFlight(t, 64<<20, opts...)
+}
+
+// retrInFlight starts a binary RETR of a file "big" of size bytes, more
+// than the sockets hold, and returns before the client reads any of it.
+func retrInFlight(t *testing.T, size int64, opts ...ftptest.Option) (*ftptest.Server, *ftptest.Conn, net.Conn) {
+	t.Helper()
 	m := memfs.New()
-	sparseFile(t, m, "big", 64<<20)
+	sparseFile(t, m, "big", size)
 	srv := ftptest.NewServer(t, append([]ftptest.Option{ftptest.WithFS(m)}, opts...)...)
 	c := ftptest.Dial(t, srv.Addr)
 	c.Login()
@@ -95,14 +102,7 @@ func TestSTATDuringTransfer(t *testing.T) {
 }
 
 func TestQUITWaitsForTransfer(t *testing.T) {
-	m := memfs.New()
-	sparseFile(t, m, "big", 4<<20)
-	srv := ftptest.NewServer(t, ftptest.WithFS(m))
-	c := ftptest.Dial(t, srv.Addr)
-	c.Login()
-	cmdCode(t, c, "TYPE I", ftp.StatusOK)
-	dc := c.Passive()
-	cmdCode(t, c, "RETR big", ftp.StatusFileStatusOK)
+	_, c, dc := retrInFlight(t, 4<<20)
 	c.Send("QUIT")
 	assert.Len(t, readData(t, dc), 4<<20, "the transfer completes after QUIT")
 	expectCode(t, c, ftp.StatusClosingDataConnection, "the transfer's reply comes first")
