@@ -391,7 +391,8 @@ func TestReleaseClosesRootHandles(t *testing.T) {
 		open = append(open, login())
 	}
 	assert.GreaterOrEqual(t, e2etest.OpenFDs()-base, 10*6, "each session holds six descriptors")
-	for i, c := range open {
+	// A session ends by QUIT, by REIN then a close, or by a close alone.
+	end := func(i int, c *ftptest.Conn, what string) {
 		switch i % 3 {
 		case 0:
 			c.Cmd("QUIT")
@@ -399,19 +400,14 @@ func TestReleaseClosesRootHandles(t *testing.T) {
 			c.Cmd("REIN")
 		}
 		c.NetConn().Close()
-		auth.waitRelease(t, "concurrent session")
+		auth.waitRelease(t, what)
+	}
+	for i, c := range open {
+		end(i, c, "concurrent session")
 	}
 	// Many more, one after the other, ending every way.
 	for i := range 60 {
-		c := login()
-		switch i % 3 {
-		case 0:
-			c.Cmd("QUIT")
-		case 1:
-			c.Cmd("REIN")
-		}
-		c.NetConn().Close()
-		auth.waitRelease(t, "session")
+		end(i, login(), "session")
 	}
 	assert.EqualValues(t, 71, auth.releases.Load(), "one Release per session")
 	// The server closes its end of a connection before Release; what
