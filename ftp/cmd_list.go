@@ -79,13 +79,13 @@ func (c *conn) list(arg string, format listFormat) error {
 				dirRights = c.rights(virt)
 				c.writeEntry(bw, formatMLSD|cdirFlag, fi, ".", "", virt, c.rights(path.Dir(virt)))
 			}
+			prefix := ""
+			if format == formatNLST && p != "" {
+				// NLST of another directory names the files by the
+				// path given, as ls and most servers do.
+				prefix = strings.TrimSuffix(p, "/") + "/"
+			}
 			err := c.streamDir(ctx, dr, all, func(e fs.FileInfo) {
-				prefix := ""
-				if format == formatNLST && p != "" {
-					// NLST of another directory names the files by
-					// the path given, as ls and most servers do.
-					prefix = strings.TrimSuffix(p, "/") + "/"
-				}
 				self := ""
 				if format == formatMLSD && e.IsDir() {
 					self = path.Join(virt, e.Name())
@@ -188,7 +188,8 @@ func (c *conn) writeEntry(bw *bufio.Writer, format listFormat, fi fs.FileInfo, n
 	case formatLIST:
 		buf = appendListLine(buf, fi, c.srv.now())
 	case formatNLST:
-		buf = appendNameLine(buf, prefix+fi.Name())
+		// The prefix and the name appended apart: no string per entry.
+		buf = appendNameLine(appendListName(buf, prefix), fi.Name())
 	case formatMLSD:
 		typ := "file"
 		if fi.IsDir() {
