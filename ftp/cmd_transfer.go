@@ -132,22 +132,29 @@ func (c *conn) store(arg string, appendMode bool) error {
 	if err != nil {
 		return err
 	}
+	started := false
+	defer func() {
+		if !started {
+			q.End() // refused before the transfer
+		}
+	}()
 	// Before the open: the tree is measured with an overwritten file's
 	// old content, which release then gives back.
 	wrap, release, err := c.limitWriter(path.Dir(virt))
 	if err != nil {
-		q.End()
 		return err
 	}
 	f, err := vfs.OpenFile(c.ctx, c.user.FS, name, flag, 0o644)
 	if err != nil {
-		q.End()
 		return err
 	}
+	defer func() {
+		if !started {
+			f.Close()
+		}
+	}()
 	fw, ok := f.(io.Writer)
 	if !ok {
-		f.Close()
-		q.End()
 		return errReply(StatusFileUnavailable, "File not writable.")
 	}
 	w := wrap(fw)
@@ -159,16 +166,12 @@ func (c *conn) store(arg string, appendMode bool) error {
 	}
 	if offset > 0 {
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
-			f.Close()
-			q.End()
 			return err
 		}
 		// RFC 3659 section 5.3: with a restart marker, APPE MUST act
 		// identically to STOR.
 		if tr, ok := f.(interface{ Truncate(int64) error }); ok {
 			if err := tr.Truncate(offset); err != nil {
-				f.Close()
-				q.End()
 				return err
 			}
 		}
@@ -178,6 +181,7 @@ func (c *conn) store(arg string, appendMode bool) error {
 		verb = "APPE"
 	}
 	opening := "Opening " + c.typ.modeName() + " mode data connection for " + path.Base(virt) + "."
+	started = true // the transfer ends the quota and closes the file
 	c.startTransfer(verb, virt, opening, q, c.receive(w, c.typ == typeASCII), func() {
 		if err := f.Close(); err != nil {
 			c.log.Error("closing uploaded file", "path", virt, "err", err)
@@ -246,6 +250,12 @@ func (c *conn) cmdSTOU(arg string) error {
 	if err != nil {
 		return err
 	}
+	started := false
+	defer func() {
+		if !started {
+			q.End() // refused before the transfer
+		}
+	}()
 	var f vfs.File
 	var name string
 	for range 10 {
@@ -258,19 +268,16 @@ func (c *conn) cmdSTOU(arg string) error {
 			break
 		}
 		if !errors.Is(err, fs.ErrExist) {
-			q.End()
 			return err
 		}
 		f = nil
 	}
 	if f == nil {
-		q.End()
 		return errReply(StatusFileNameNotAllowed, "Could not create a unique file name.")
 	}
 	w, ok := f.(io.Writer)
 	if !ok {
 		f.Close()
-		q.End()
 		return errReply(StatusFileUnavailable, "File not writable.")
 	}
 	c.rest = 0
@@ -281,6 +288,7 @@ func (c *conn) cmdSTOU(arg string) error {
 	if path.Dir(virt) != c.cwd {
 		shown = virt
 	}
+	started = true // the transfer ends the quota
 	c.startTransfer("STOU", virt, "FILE: "+shown, q, c.receive(wrap(w), c.typ == typeASCII), func() { f.Close() })
 	return nil
 }
