@@ -48,6 +48,15 @@ func quotaReply(err error, upload bool) *Error {
 	return &Error{Code: code, Msg: sentence(limitText(err)), Err: err}
 }
 
+// dirFullReply answers a full directory tree with 552 and passes other
+// errors on.
+func dirFullReply(err error) error {
+	if errors.Is(err, quota.ErrDirFull) {
+		return quotaReply(err, true)
+	}
+	return err
+}
+
 // limitText is the client-safe text of a quota error: the first error in
 // the chain whose text does not carry the package prefix.
 func limitText(err error) string {
@@ -78,12 +87,11 @@ func (c *conn) beginQuota(dir quota.Direction, size int64) (*quota.Transfer, err
 	}
 	q, err := c.user.Quota.Begin(dir, size)
 	if err != nil {
-		code := StatusFileUnavailable
-		if dir == quota.Upload {
-			code = StatusExceededStorage
-		}
 		c.log.Info("transfer refused by quota", "direction", dir.String(), "err", err)
-		return nil, &Error{Code: code, Msg: sentence(limitText(err)), Err: err}
+		if dir == quota.Upload {
+			return nil, quotaReply(err, true)
+		}
+		return nil, &Error{Code: StatusFileUnavailable, Msg: sentence(limitText(err)), Err: err}
 	}
 	return q, nil
 }
@@ -184,10 +192,7 @@ func (c *conn) limitWriter(dir string) (wrap func(io.Writer) io.Writer, release 
 	ds := c.srv.dirSizes()
 	// Refuse up front a tree already over its size (RFC 959: 552).
 	if err := ds.Reserve(c.ctx, key, limit, scan, 0); err != nil {
-		if errors.Is(err, quota.ErrDirFull) {
-			return nil, nil, quotaReply(err, true)
-		}
-		return nil, nil, err
+		return nil, nil, dirFullReply(err)
 	}
 	wrap = func(w io.Writer) io.Writer { return ds.Writer(c.ctx, key, limit, scan, w) }
 	return wrap, func(n int64) { ds.Release(key, n) }, nil
@@ -197,9 +202,7 @@ func (c *conn) limitWriter(dir string) (wrap func(io.Writer) io.Writer, release 
 func (c *conn) releaseDir(virt string, size int64) {
 	key, limit, _ := c.dirLimit(path.Dir(virt))
 	if limit > 0 {
-		if _, tracked := c.srv.dirSizes().Used(key); tracked {
-			c.srv.dirSizes().Release(key, size)
-		}
+		c.srv.dirSizes().Release(key, size) // nothing for an untracked tree
 	}
 }
 
@@ -248,10 +251,7 @@ func (c *conn) reserveMove(fromVirt, toVirt string) (done func(ok bool), err err
 	size := fi.Size()
 	if dstLimit > 0 {
 		if err := ds.Reserve(c.ctx, dstKey, dstLimit, scan, size); err != nil {
-			if errors.Is(err, quota.ErrDirFull) {
-				return nil, quotaReply(err, true)
-			}
-			return nil, err
+			return nil, dirFullReply(err)
 		}
 	}
 	return func(ok bool) {
@@ -259,9 +259,7 @@ func (c *conn) reserveMove(fromVirt, toVirt string) (done func(ok bool), err err
 		case !ok && dstLimit > 0:
 			ds.Release(dstKey, size)
 		case ok && srcLimit > 0:
-			if _, tracked := ds.Used(srcKey); tracked {
-				ds.Release(srcKey, size)
-			}
+			ds.Release(srcKey, size) // nothing for an untracked tree
 		}
 	}, nil
 }

@@ -18,9 +18,6 @@ type Transfer struct {
 	ended atomic.Bool
 }
 
-// Direction returns the transfer's direction.
-func (t *Transfer) Direction() Direction { return t.dir }
-
 // Limited reports whether the transfer's direction is rate limited now.
 // When it is not, [Transfer.WaitN] never waits and the caller may move
 // bytes in any size, keeping a zero-copy path (see [Transfer.Copy]).
