@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -531,27 +532,8 @@ func (s *Site) realPath(p string) string {
 	return filepath.Clean(p)
 }
 
-func cleanVirtual(p string) string {
-	p = "/" + strings.Trim(p, "/")
-	return filepathToSlashClean(p)
-}
-
-func filepathToSlashClean(p string) string {
-	parts := strings.Split(p, "/")
-	out := parts[:0]
-	for _, el := range parts {
-		switch el {
-		case "", ".":
-		case "..":
-			if len(out) > 0 {
-				out = out[:len(out)-1]
-			}
-		default:
-			out = append(out, el)
-		}
-	}
-	return "/" + strings.Join(out, "/")
-}
+// cleanVirtual cleans a virtual path as a rooted, slash-separated one.
+func cleanVirtual(p string) string { return path.Clean("/" + p) }
 
 // Users returns the names of the site's configured users.
 func (s *Site) Users() []string {

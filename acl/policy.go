@@ -70,7 +70,6 @@ func (p Permission) key() (string, error) {
 type Policy struct {
 	entries map[string]Permission // by key
 	def     *Permission           // the "*" entry
-	maxLen  int                   // the deepest entry, in path elements
 }
 
 // ErrDenied is the error of a check that failed.
@@ -95,9 +94,6 @@ func NewPolicy(entries ...[]Permission) (*Policy, error) {
 				continue
 			}
 			p.entries[k] = e
-			if n := strings.Count(k, "/") + 1; n > p.maxLen {
-				p.maxLen = n
-			}
 		}
 	}
 	if len(errs) > 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"strings"
 
 	"github.com/ferryftp/ferry/ftp"
 	"github.com/ferryftp/ferry/vfs"
@@ -20,7 +19,7 @@ func newFlagAuth(root string, users []account) (ftp.Authenticator, func(), error
 	}
 	ro := vfs.ReadOnly(rw)
 	auth := ftp.AuthenticatorFunc(func(ctx context.Context, li *ftp.LoginInfo) (*ftp.User, error) {
-		if strings.EqualFold(li.User, "anonymous") || strings.EqualFold(li.User, "ftp") {
+		if isAnonymousUser(li.User) {
 			return &ftp.User{Name: "anonymous", FS: ro}, nil
 		}
 		for _, u := range users {

@@ -108,21 +108,12 @@ type account struct{ name, password string }
 func (u *userFlag) String() string { return fmt.Sprint(len(*u), " users") }
 
 func (u *userFlag) Set(v string) error {
-	name, pass, ok := cutColon(v)
+	name, pass, ok := strings.Cut(v, ":")
 	if !ok || name == "" || pass == "" {
 		return errors.New("want NAME:PASSWORD")
 	}
 	*u = append(*u, account{name, pass})
 	return nil
-}
-
-func cutColon(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == ':' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {

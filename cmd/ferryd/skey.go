@@ -247,7 +247,7 @@ func checkOTPUser(user string) error {
 	if isAnonymousUser(user) {
 		return fmt.Errorf("%q is the anonymous user, which logs in without a password", user)
 	}
-	if user == "" || strings.ContainsFunc(user, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+	if user == "" || strings.ContainsFunc(user, isBlankOrControl) {
 		return fmt.Errorf("user name %q has blanks or control characters", user)
 	}
 	return nil

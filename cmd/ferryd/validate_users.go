@@ -333,22 +333,12 @@ func hasDotElement(p string) bool {
 // options converts [.options]; keys left out stay nil, inherited.
 func (v *validator) options(oc *optionsConfig) acl.Options {
 	var o acl.Options
-	i64 := func(p *int64) *int64 { return p }
-	if oc.DownloadRate != nil {
-		o.DownloadRate = i64((*int64)(oc.DownloadRate))
-	}
-	if oc.UploadRate != nil {
-		o.UploadRate = i64((*int64)(oc.UploadRate))
-	}
-	if oc.DownloadAmount != nil {
-		o.DownloadAmount = i64((*int64)(oc.DownloadAmount))
-	}
-	if oc.UploadAmount != nil {
-		o.UploadAmount = i64((*int64)(oc.UploadAmount))
-	}
-	if oc.RatioCredit != nil {
-		o.RatioCredit = i64((*int64)(oc.RatioCredit))
-	}
+	// Conversions of nil stay nil: a key left out is inherited.
+	o.DownloadRate = (*int64)(oc.DownloadRate)
+	o.UploadRate = (*int64)(oc.UploadRate)
+	o.DownloadAmount = (*int64)(oc.DownloadAmount)
+	o.UploadAmount = (*int64)(oc.UploadAmount)
+	o.RatioCredit = (*int64)(oc.RatioCredit)
 	if oc.Ratio != nil {
 		if r := *oc.Ratio; r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
 			oc.errorf(v.errs, "ratio", "%v: want 0 (no ratio) or a positive number of bytes to upload per byte downloaded", r)
