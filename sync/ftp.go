@@ -82,12 +82,11 @@ func (l FTPLocation) Open(ctx context.Context, create bool) (Endpoint, error) {
 type FTP struct {
 	loc FTPLocation
 
-	mu       gosync.Mutex // guards c and stale
-	c        *ftp.Client
-	stale    bool // c is broken; reconnect before the next call
-	mfmt     bool
-	mdtm     bool
-	listPrec bool // the server lists with LIST: times need MDTM
+	mu    gosync.Mutex // guards c and stale
+	c     *ftp.Client
+	stale bool // c is broken; reconnect before the next call
+	mfmt  bool
+	mdtm  bool
 }
 
 var (
@@ -119,8 +118,6 @@ func (e *FTP) connect(ctx context.Context) error {
 	}
 	_, e.mfmt = feats["MFMT"]
 	_, e.mdtm = feats["MDTM"]
-	_, mlst := feats["MLST"]
-	e.listPrec = !mlst
 	e.mu.Lock()
 	e.c, e.stale = c, false
 	e.mu.Unlock()
@@ -206,26 +203,19 @@ func (e *FTP) List(ctx context.Context, dir string) ([]Entry, error) {
 	}
 	out := make([]Entry, 0, len(list))
 	for _, fe := range list {
-		en := Entry{Name: fe.Name, Size: max(fe.Size, 0), ModTime: fe.ModTime}
-		switch fe.Type {
-		case ftp.EntryFile:
-			en.Kind = File
-		case ftp.EntryDir:
-			en.Kind = Dir
-		case ftp.EntryLink:
+		en := Entry{Name: fe.Name, Size: max(fe.Size, 0), ModTime: fe.ModTime, Kind: kindOf(fe.Type)}
+		if fe.Type == ftp.EntryLink {
 			// The listing does not say what the link leads to: ask
-			// for the target's entry.
-			en.Kind, en.Link = Other, true
+			// for the target's entry (its time to the second).
+			en.Link = true
 			if st, err := e.Stat(ctx, join(dir, fe.Name)); err == nil {
 				en.Kind, en.Size, en.ModTime = st.Kind, st.Size, st.ModTime
 			}
 			if c, err = e.client(ctx); err != nil {
 				return nil, err
 			}
-		default:
-			en.Kind = Other
 		}
-		if en.Kind == File && fe.Precision > 0 {
+		if fe.Type == ftp.EntryFile && fe.Precision > 0 {
 			// LIST gives minutes at best; MDTM gives seconds.
 			en.Precision = fe.Precision
 			if e.mdtm {
@@ -254,16 +244,19 @@ func (e *FTP) Stat(ctx context.Context, name string) (Entry, error) {
 	if err != nil {
 		return Entry{}, e.done(notExist("stat", name, err))
 	}
-	en := Entry{Name: path.Base(name), Size: max(st.Size, 0), ModTime: st.ModTime}
-	switch st.Type {
+	return Entry{Name: path.Base(name), Size: max(st.Size, 0), ModTime: st.ModTime, Kind: kindOf(st.Type)}, nil
+}
+
+// kindOf is the Kind of an FTP entry type; a link is Other until its
+// target is known.
+func kindOf(t ftp.EntryType) Kind {
+	switch t {
 	case ftp.EntryFile:
-		en.Kind = File
+		return File
 	case ftp.EntryDir:
-		en.Kind = Dir
-	default:
-		en.Kind = Other
+		return Dir
 	}
-	return en, nil
+	return Other
 }
 
 // Open streams the file through a pipe fed by RETR; Close stops the

@@ -121,7 +121,6 @@ type planner struct {
 
 // dirInfo is what the decisions about one directory's entries share.
 type dirInfo struct {
-	dir   string
 	taken map[string]bool // names on either side, and names planned
 }
 
@@ -154,7 +153,7 @@ func (p *planner) walk(dir string, has [2]bool, merge bool) ([]Action, [2]bool, 
 	}
 	var lists [2]map[string]Entry
 	var temps [2][]Entry
-	di := &dirInfo{dir: dir, taken: map[string]bool{}}
+	di := &dirInfo{taken: map[string]bool{}}
 	for side := range 2 {
 		lists[side] = map[string]Entry{}
 		if !has[side] {
