@@ -58,7 +58,22 @@ func (a *SiteAuthenticator) Login(ctx context.Context, li *LoginInfo) (*User, er
 	if site == nil {
 		return nil, errors.New("ftp: SiteAuthenticator has no site")
 	}
-	sess, err := site.Login(ctx, li.User, li.Password)
+	return a.user(site.Login(ctx, li.User, li.Password))
+}
+
+// LoginVerified is Login for a user whose identity another check has
+// already proved (a one-time password, see [OTPAuthenticator]): the
+// session comes from the site without the password.
+func (a *SiteAuthenticator) LoginVerified(ctx context.Context, name string) (*User, error) {
+	site := a.site.Load()
+	if site == nil {
+		return nil, errors.New("ftp: SiteAuthenticator has no site")
+	}
+	return a.user(site.LoginVerified(ctx, name))
+}
+
+// user turns a site session into the engine's User, with its quota.
+func (a *SiteAuthenticator) user(sess *acl.Session, err error) (*User, error) {
 	if err != nil {
 		return nil, err
 	}

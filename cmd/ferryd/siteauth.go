@@ -175,16 +175,7 @@ func (d *daemon) newSiteState(ctx context.Context, spec *siteSpec) (*siteState, 
 			if err != nil {
 				return nil, err
 			}
-			sess, err := s.auth.Site().LoginVerified(ctx, li.User)
-			if err != nil {
-				return nil, err
-			}
-			u, err := ftp.SessionUser(sess)
-			if err != nil {
-				return nil, err
-			}
-			u.Quota = st.quota.User(sess.User, ftp.QuotaLimits(sess.Options))
-			return u, nil
+			return s.auth.LoginVerified(ctx, li.User)
 		},
 		Next: ftp.AuthenticatorFunc(func(ctx context.Context, li *ftp.LoginInfo) (*ftp.User, error) {
 			s, err := current()
