@@ -302,18 +302,8 @@ func (s *Site) Login(ctx context.Context, name, password string) (*Session, erro
 			return s.loginUser(ctx, u, password)
 		}
 	}
-	// Members of system groups: the first group that admits the
-	// account wins.
-	for _, g := range s.groups {
-		if !g.System || !restrictAdmits(g.RestrictTo, name) {
-			continue
-		}
-		acct, err := s.system.Authenticate(ctx, name, password)
-		if err != nil || acct == nil {
-			return nil, fmt.Errorf("%w: system account %q: %v", ErrLogin, name, err)
-		}
-		u := &User{Name: name, Type: System, Group: g.Name}
-		return s.session(u, acct, "")
+	if u := s.systemMember(name); u != nil {
+		return s.loginUser(ctx, u, password)
 	}
 	// Pay for a key derivation anyway, so that the time of the answer
 	// does not tell unknown users from known ones.
@@ -334,12 +324,7 @@ var dummyHash = sync.OnceValue(func() string {
 func (s *Site) LoginVerified(ctx context.Context, name string) (*Session, error) {
 	u := s.user(name)
 	if u == nil {
-		for _, g := range s.groups {
-			if g.System && restrictAdmits(g.RestrictTo, name) {
-				u = &User{Name: name, Type: System, Group: g.Name}
-				break
-			}
-		}
+		u = s.systemMember(name)
 	}
 	if u == nil {
 		return nil, fmt.Errorf("%w: no user %q", ErrLogin, name)
@@ -352,10 +337,7 @@ func (s *Site) LoginVerified(ctx context.Context, name string) (*Session, error)
 		if !ok {
 			return nil, fmt.Errorf("%w: system accounts cannot be looked up without a password", ErrLogin)
 		}
-		acctName := u.Account
-		if acctName == "" {
-			acctName = u.Name
-		}
+		acctName := u.accountName()
 		acct, err := sl.Lookup(ctx, acctName)
 		if err != nil || acct == nil {
 			return nil, fmt.Errorf("%w: system account %q: %v", ErrLogin, acctName, err)
@@ -366,6 +348,25 @@ func (s *Site) LoginVerified(ctx context.Context, name string) (*Session, error)
 }
 
 func (s *Site) user(name string) *User { return s.users[strings.ToLower(name)] }
+
+// systemMember is the user of a system account not configured as a user:
+// a member of the first system group that admits it, or nil.
+func (s *Site) systemMember(name string) *User {
+	for _, g := range s.groups {
+		if g.System && restrictAdmits(g.RestrictTo, name) {
+			return &User{Name: name, Type: System, Group: g.Name}
+		}
+	}
+	return nil
+}
+
+// accountName is the system account a system user logs in as.
+func (u *User) accountName() string {
+	if u.Account != "" {
+		return u.Account
+	}
+	return u.Name
+}
 
 func (s *Site) anonymousUser() *User {
 	if u := s.users["anonymous"]; u != nil && u.Type == Anonymous {
@@ -394,10 +395,7 @@ func (s *Site) loginUser(ctx context.Context, u *User, password string) (*Sessio
 		}
 		return s.session(u, nil, "")
 	case System:
-		acctName := u.Account
-		if acctName == "" {
-			acctName = u.Name
-		}
+		acctName := u.accountName()
 		acct, err := s.system.Authenticate(ctx, acctName, password)
 		if err != nil || acct == nil {
 			return nil, fmt.Errorf("%w: system account %q: %v", ErrLogin, acctName, err)
