@@ -20,6 +20,74 @@ type Pattern struct {
 	wild   bool
 }
 
+// Prefixes returns the network prefixes the pattern covers, at most max of
+// them: "*" is 0.0.0.0/0 and ::/0, a range of octets the fewest prefixes
+// that cover it.
+func (p Pattern) Prefixes(max int) ([]netip.Prefix, error) {
+	switch {
+	case p.any:
+		return []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}, nil
+	case !p.wild:
+		return []netip.Prefix{p.prefix}, nil
+	}
+	var out []netip.Prefix
+	var walk func(i int, prefix [4]byte) error
+	walk = func(i int, prefix [4]byte) error {
+		// From the first octet that is not exact, the rest must be
+		// whole for a range to be a run of prefixes; otherwise each
+		// value of the octet is taken in turn.
+		rest := true
+		for _, o := range p.octets[i+1:] {
+			rest = rest && o == [2]uint8{0, 255}
+		}
+		lo, hi := int(p.octets[i][0]), int(p.octets[i][1])
+		if i == 3 || rest {
+			for _, r := range rangePrefixes(prefix, i, lo, hi) {
+				out = append(out, r)
+				if len(out) > max {
+					return fmt.Errorf("acl: %q covers too many networks; use CIDR prefixes", p.text)
+				}
+			}
+			return nil
+		}
+		for n := lo; n <= hi; n++ {
+			prefix[i] = byte(n)
+			if err := walk(i+1, prefix); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(0, [4]byte{}); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// rangePrefixes covers octet i from lo to hi (with prefix's octets before
+// i, any value after) with the fewest prefixes.
+func rangePrefixes(prefix [4]byte, i, lo, hi int) []netip.Prefix {
+	var out []netip.Prefix
+	for lo <= hi {
+		size := 1
+		for lo%(size*2) == 0 && lo+size*2-1 <= hi && size < 256 {
+			size *= 2
+		}
+		p := prefix
+		p[i] = byte(lo)
+		for j := i + 1; j < 4; j++ {
+			p[j] = 0
+		}
+		bits := i*8 + 8
+		for s := size; s > 1; s /= 2 {
+			bits--
+		}
+		out = append(out, netip.PrefixFrom(netip.AddrFrom4(p), bits))
+		lo += size
+	}
+	return out
+}
+
 // ParsePattern parses one pattern.
 func ParsePattern(s string) (Pattern, error) {
 	s = strings.TrimSpace(s)

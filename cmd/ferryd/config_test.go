@@ -599,6 +599,8 @@ func TestPatternPrefixes(t *testing.T) {
 		want string
 	}{
 		{"10.0.0.0/8", "10.0.0.0/8"},
+		// Clients are matched unmapped, as the access rules match them.
+		{"::ffff:10.0.0.0/104", "10.0.0.0/8"},
 		{"192.168.1.7", "192.168.1.7/32"},
 		{"::1", "::1/128"},
 		{"192.168.*.*", "192.168.0.0/16"},

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/ferryftp/ferry/acl"
@@ -115,88 +114,13 @@ func isWildcard(host string) bool {
 // (a "*" or a "lo-hi" range per octet, a CIDR prefix, an address) to the
 // prefixes it covers, for ftp.Server.LocalNetworks.
 func patternPrefixes(s string) ([]netip.Prefix, error) {
-	if _, err := acl.ParsePattern(s); err != nil {
+	p, err := acl.ParsePattern(s)
+	if err != nil {
 		return nil, errors.New(strings.TrimPrefix(err.Error(), "acl: "))
 	}
-	s = strings.TrimSpace(s)
-	switch {
-	case s == "*":
-		return []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}, nil
-	case strings.Contains(s, "/"):
-		p, _ := netip.ParsePrefix(s)
-		return []netip.Prefix{p.Masked()}, nil
+	prefixes, err := p.Prefixes(4096)
+	if err != nil {
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "acl: "))
 	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		a = a.Unmap()
-		return []netip.Prefix{netip.PrefixFrom(a, a.BitLen())}, nil
-	}
-	var octets [4][2]int
-	for i, part := range strings.Split(s, ".") {
-		if part == "*" {
-			octets[i] = [2]int{0, 255}
-			continue
-		}
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, _ := strconv.Atoi(lo)
-		b := a
-		if isRange {
-			b, _ = strconv.Atoi(hi)
-		}
-		octets[i] = [2]int{a, b}
-	}
-	var out []netip.Prefix
-	var walk func(i int, prefix [4]byte) error
-	walk = func(i int, prefix [4]byte) error {
-		// From the first octet that is not exact, the rest must be
-		// whole for a range to be a run of prefixes; otherwise each
-		// value of the octet is taken in turn.
-		rest := true
-		for _, o := range octets[i+1:] {
-			rest = rest && o == [2]int{0, 255}
-		}
-		if i == 3 || rest {
-			for _, p := range rangePrefixes(prefix, i, octets[i][0], octets[i][1]) {
-				out = append(out, p)
-				if len(out) > 4096 {
-					return fmt.Errorf("%q covers too many networks; use CIDR prefixes", s)
-				}
-			}
-			return nil
-		}
-		for n := octets[i][0]; n <= octets[i][1]; n++ {
-			prefix[i] = byte(n)
-			if err := walk(i+1, prefix); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	if err := walk(0, [4]byte{}); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// rangePrefixes covers octet i from lo to hi (with prefix's octets before
-// i, any value after) with the fewest prefixes.
-func rangePrefixes(prefix [4]byte, i, lo, hi int) []netip.Prefix {
-	var out []netip.Prefix
-	for lo <= hi {
-		size := 1
-		for lo%(size*2) == 0 && lo+size*2-1 <= hi && size < 256 {
-			size *= 2
-		}
-		p := prefix
-		p[i] = byte(lo)
-		for j := i + 1; j < 4; j++ {
-			p[j] = 0
-		}
-		bits := i*8 + 8
-		for s := size; s > 1; s /= 2 {
-			bits--
-		}
-		out = append(out, netip.PrefixFrom(netip.AddrFrom4(p), bits))
-		lo += size
-	}
-	return out
+	return prefixes, nil
 }
