@@ -45,15 +45,7 @@ type siteRuntime struct {
 func (s *siteRuntime) otp() bool { return s.spec.otpState != "" }
 
 // anonymousOK reports whether the site has an anonymous user.
-func (s *siteRuntime) anonymousOK() bool {
-	return s.spec.userTypes["anonymous"] == acl.Anonymous && s.hasUser("anonymous") ||
-		s.spec.userTypes["ftp"] == acl.Anonymous && s.hasUser("ftp")
-}
-
-func (s *siteRuntime) hasUser(name string) bool {
-	_, ok := s.spec.userTypes[name]
-	return ok
-}
+func (s *siteRuntime) anonymousOK() bool { return s.spec.anonymous }
 
 // siteLogin is the Authenticator of a site's virtual hosts. It reads the
 // configuration in force at each call, so a session that chose the site

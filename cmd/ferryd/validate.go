@@ -130,7 +130,7 @@ type siteSpec struct {
 	admins    map[string]bool         // lower-case user names
 	otpUsers  map[string]bool         // lower-case user name: require_otp as set
 	limits    map[string]quota.Limits // configured users' merged options
-	userTypes map[string]acl.UserType // lower-case user name
+	anonymous bool                    // a user "anonymous" or "ftp" of type anonymous
 	groupOf   map[string]string       // lower-case user name: group
 }
 

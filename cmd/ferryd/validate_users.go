@@ -19,7 +19,6 @@ func (v *validator) policy(s *siteSpec) {
 	s.admins = map[string]bool{}
 	s.otpUsers = map[string]bool{}
 	s.limits = map[string]quota.Limits{}
-	s.userTypes = map[string]acl.UserType{}
 	s.groupOf = map[string]string{}
 	hasAccounts := sc.Accounts != ""
 
@@ -185,7 +184,9 @@ func (v *validator) policy(s *siteSpec) {
 		if uc.Admin && t != acl.Anonymous {
 			s.admins[key] = true
 		}
-		s.userTypes[key] = t
+		if t == acl.Anonymous && isAnonymousUser(key) {
+			s.anonymous = true
+		}
 		s.groupOf[key] = group
 		s.limits[uc.Name] = ftp.QuotaLimits(groupOpts[strings.ToLower(group)].Merge(opts))
 		aclUsers = append(aclUsers, acl.User{
